@@ -1,0 +1,178 @@
+"""The `mailbeacon` command. User mistakes end with a one-line reason and a non-zero status, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from .config import Config, ConfigError
+
+
+class UserError(click.ClickException):
+    """Printed as `mailbeacon: <reason>` with exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"mailbeacon: {self.message}", err=True)
+
+
+def load_config(**overrides) -> Config:
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    return config.replace(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def ensure_schema(config: Config) -> None:
+    """SQLite (the embedded default) is brought up to date on start; PostgreSQL only by `mailbeacon db upgrade`,
+    which an operator runs on purpose."""
+    from .storage import migrate
+    from .storage.db import Database
+
+    db = Database(config.database_url)
+    try:
+        current = migrate.current_revision(db.engine)
+    except Exception as exc:
+        raise UserError(f"cannot open the database: {exc.__class__.__name__}: {exc}".splitlines()[0]) from None
+    finally:
+        db.dispose()
+    if current == migrate.head_revision():
+        return
+    if config.is_sqlite:
+        migrate.upgrade(config.database_url)
+        return
+    raise UserError("the database schema is not up to date: run `mailbeacon db upgrade` first")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mailbeacon")
+def main() -> None:
+    """mailbeacon: honest email open- and click-tracking."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default MAILBEACON_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default MAILBEACON_PORT or 8025).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the backend: hit endpoints, API and admin endpoints."""
+    if host is not None:
+        os.environ["MAILBEACON_HOST"] = host
+    if port is not None:
+        os.environ["MAILBEACON_PORT"] = str(port)
+    config = load_config()
+    ensure_schema(config)
+    from .server import run_server
+
+    queue = "Redis " + _redact(config.redis_url) if config.redis_url else "embedded (in-process jobs)"
+    click.echo(f"mailbeacon listening on http://{config.host}:{config.port}  "
+               f"(public URL {config.public_url}; database {_redact(config.database_url)}; queue {queue})", err=True)
+    run_server(config, workers=workers)
+
+
+def _redact(url: str | None) -> str:
+    """A URL for a log line, without its password."""
+    if not url:
+        return ""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+@main.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations to MAILBEACON_DATABASE_URL."""
+    from .storage import migrate
+
+    config = load_config()
+    try:
+        migrate.upgrade(config.database_url, revision)
+    except Exception as exc:  # a connection or migration failure: one line, not a traceback
+        raise UserError(f"upgrade failed: {exc}".splitlines()[0]) from None
+    click.echo(f"database at {migrate.head_revision() if revision == 'head' else revision}", err=True)
+
+
+@main.command()
+@click.option("--sender", default=None, help="Sender address (default: the message's From).")
+@click.option("--no-opens", is_flag=True, help="Do not insert the open pixel.")
+@click.option("--no-clicks", is_flag=True, help="Do not rewrite links.")
+@click.option("--dry-run", is_flag=True, help="Track without registering anything in the database.")
+def inject(sender: str | None, no_opens: bool, no_clicks: bool, dry_run: bool) -> None:
+    """Track an RFC 5322 message: stdin in, tracked message on stdout, a JSON report on stderr."""
+    from .runtime import Runtime
+    from .services.prepare import RefusedMessage, prepare_tracked_message
+    from .storage.models import User
+    from .storage.users import get_or_create_local_user, normalise_address
+    from .tracking.envelope import MalformedMessage, read_envelope
+
+    raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        raise UserError("no message on standard input")
+    config = load_config()
+    if not dry_run:
+        ensure_schema(config)
+    rt = Runtime(config)
+    if sender is None:
+        try:
+            sender = read_envelope(raw).from_address
+        except MalformedMessage as exc:
+            raise UserError(f"malformed message: {getattr(exc, 'reason', None) or exc}") from None
+        if not sender:
+            raise UserError("the message has no From address; pass --sender")
+    if "@" not in sender:
+        raise UserError(f"{sender!r} is not an email address")
+    session = rt.db.session()
+    try:
+        if dry_run:
+            from sqlalchemy import select
+
+            try:
+                user = session.scalar(select(User).where(User.email == normalise_address(sender)))
+            except Exception:
+                user = None  # a dry run needs no database
+        else:
+            user = get_or_create_local_user(session, sender)
+        try:
+            prepared = prepare_tracked_message(rt, session, user=user, raw=raw, track_opens=not no_opens,
+                                               track_clicks=not no_clicks, dry_run=dry_run)
+        except RefusedMessage as exc:
+            session.rollback()
+            raise UserError(f"{exc.code.replace('_', ' ')}: {exc}") from None
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    finally:
+        session.close()
+        rt.db.dispose()
+    sys.stdout.buffer.write(prepared.raw)
+    sys.stdout.buffer.flush()
+    click.echo(json.dumps(prepared.summary(), ensure_ascii=False, separators=(",", ":")), err=True)
+
+
+@main.command()
+def classify() -> None:
+    """Classify hits given as JSON lines on stdin; one JSON verdict per line on stdout."""
+    from .services.classify_cli import run_classify
+
+    networks_dir = os.environ.get("MAILBEACON_NETWORKS_DIR") or None
+    sys.exit(run_classify(sys.stdin, sys.stdout, networks_dir=networks_dir))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,177 @@
+"""The hit endpoints: GET /o/<token> (pixel), GET /c/<token> (click redirect), /u/<token> (recipient opt-out).
+
+A bare WSGI application in front of Flask, because this is the hottest and most exposed path: it answers at once
+whatever is down, it writes nothing to the database itself (the hit is handed to the pipeline), and it builds the
+Location header by hand — Werkzeug would run it through iri_to_uri and change the URL the sender wrote.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Callable, Iterable, Protocol
+
+from ..tracking import tokens
+from ..tracking.tokens import Keyring
+from .clientip import client_ip
+
+log = logging.getLogger(__name__)
+
+# 1x1 transparent GIF, 43 bytes.
+PIXEL_GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00"
+             b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+# Gmail's image proxy caches anything cacheable, and every later open would be invisible.
+NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
+PIXEL_HEADERS = [
+    ("Content-Type", "image/gif"),
+    ("Content-Length", str(len(PIXEL_GIF))),
+    ("Cache-Control", NO_STORE),
+    ("Pragma", "no-cache"),
+    ("Expires", "0"),
+    ("X-Content-Type-Options", "nosniff"),
+]
+NOT_FOUND_PAGE = (b"<!doctype html><meta charset=utf-8><title>Link not found</title>"
+                  b"<p>This link is not valid. It may have been mistyped or cut short.</p>")
+_NOT_FOUND_HEADERS = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(NOT_FOUND_PAGE))),
+                      ("Cache-Control", NO_STORE), ("X-Content-Type-Options", "nosniff"),
+                      ("Content-Security-Policy", "default-src 'none'")]
+
+StartResponse = Callable[[str, list], object]
+
+
+class HitSink(Protocol):
+    def submit(self, hit: dict) -> None:
+        """Hand a hit to the pipeline. Must not block for long and must not raise."""
+
+
+class DestinationLookup(Protocol):
+    def destination(self, message_id: int, link_index: int) -> str | None:
+        """The registered URL, or None if there is none. May raise when every store is down."""
+
+
+class NullSink:
+    def submit(self, hit: dict) -> None:
+        return None
+
+
+def location_header_value(url: str) -> str:
+    """The destination as the sender wrote it, except what an HTTP header cannot carry.
+
+    Only bytes outside visible ASCII (non-ASCII, controls, space, DEL) are percent-encoded, as UTF-8. Existing
+    %-escapes, brackets, braces, case and everything else are left alone, unlike iri_to_uri.
+    """
+    if all(0x21 <= ord(ch) <= 0x7E for ch in url):
+        return url
+    out = []
+    for ch in url:
+        if 0x21 <= ord(ch) <= 0x7E:
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+    return "".join(out)
+
+
+class HitApp:
+    """WSGI app for the hit paths; everything else goes to `fallback` (the Flask app)."""
+
+    def __init__(self, *, keyring: Keyring, lookup: DestinationLookup, sink: HitSink, trusted_proxies: int,
+                 fallback: Callable, optout: Callable | None = None) -> None:
+        self.keyring = keyring
+        self.lookup = lookup
+        self.sink = sink
+        self.trusted_proxies = trusted_proxies
+        self.fallback = fallback
+        self.optout = optout
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if len(path) > 3 and path[0] == "/" and path[2] == "/":
+            kind = path[1]
+            if kind == "o":
+                return self.pixel(environ, start_response, path[3:])
+            if kind == "c":
+                return self.click(environ, start_response, path[3:])
+            if kind == "u" and self.optout is not None:
+                return self.optout(environ, start_response, path[3:])
+        return self.fallback(environ, start_response)
+
+    def _hit(self, environ: dict, hit_type: str, claims: tokens.TokenClaims) -> dict:
+        return {
+            "type": hit_type,
+            "message_id": claims.message_id,
+            "link": claims.link_index,
+            "method": environ.get("REQUEST_METHOD", "GET"),
+            "user_agent": environ.get("HTTP_USER_AGENT", ""),
+            "ip": client_ip(environ, self.trusted_proxies),
+            "headers": _interesting_headers(environ),
+        }
+
+    def pixel(self, environ: dict, start_response: StartResponse, token: str) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])
+            return [b""]
+        claims = tokens.verify(token, keyring=self.keyring, purpose="open")
+        if claims is not None:
+            self._submit(self._hit(environ, "open", claims))
+        start_response("200 OK", list(PIXEL_HEADERS))
+        return [b""] if method == "HEAD" else [PIXEL_GIF]
+
+    def click(self, environ: dict, start_response: StartResponse, token: str) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])
+            return [b""]
+        claims = tokens.verify(token, keyring=self.keyring, purpose="click")
+        destination = None
+        if claims is not None and claims.link_index is not None:
+            try:
+                destination = self.lookup.destination(claims.message_id, claims.link_index)
+            except Exception:  # every store down: say so rather than guess a destination
+                log.exception("click destination lookup failed")
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8"),
+                                                           ("Retry-After", "5"), ("Cache-Control", NO_STORE)])
+                return [b"Temporarily unavailable; please try again in a moment."]
+        if destination is None:
+            start_response("404 Not Found", list(_NOT_FOUND_HEADERS))
+            return [b""] if method == "HEAD" else [NOT_FOUND_PAGE]
+        assert claims is not None
+        self._submit(self._hit(environ, "click", claims))
+        body = (b'<!doctype html><meta charset=utf-8><title>Redirecting</title><a href="'
+                + html.escape(destination).encode("utf-8") + b'">Continue</a>')
+        # 302, never 301: a cached permanent redirect would skip the tracker on every later click.
+        start_response("302 Found", [
+            ("Location", location_header_value(destination)),
+            ("Cache-Control", NO_STORE),
+            ("Referrer-Policy", "no-referrer"),
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ])
+        return [b""] if method == "HEAD" else [body]
+
+    def _submit(self, hit: dict) -> None:
+        try:
+            self.sink.submit(hit)
+        except Exception:  # the answer goes out whatever the pipeline does
+            log.exception("hit sink failed")
+
+
+_HEADERS_KEPT = ("HTTP_ACCEPT", "HTTP_ACCEPT_LANGUAGE", "HTTP_FROM", "HTTP_VIA", "HTTP_PURPOSE", "HTTP_SEC_PURPOSE",
+                 "HTTP_X_MOZ", "HTTP_SEC_FETCH_DEST", "HTTP_SEC_FETCH_MODE", "HTTP_SEC_FETCH_SITE",
+                 "HTTP_SEC_CH_UA", "HTTP_SEC_CH_UA_MOBILE", "HTTP_SEC_CH_UA_PLATFORM", "HTTP_X_MAILBEACON_SELF",
+                 "HTTP_REFERER")
+
+
+def _interesting_headers(environ: dict) -> dict:
+    """The headers the classifier reads. Cookies are left out except our own self-marker."""
+    out = {}
+    for key in _HEADERS_KEPT:
+        value = environ.get(key)
+        if value:
+            out[key[5:].replace("_", "-").lower()] = value[:512]
+    # Our own sender marker (a signed value set on the tracking domain for the sender's browser); the worker verifies it.
+    for part in environ.get("HTTP_COOKIE", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "mb_sender" and value:
+            out["mb-sender-cookie"] = value[:200]
+    return out
