@@ -166,6 +166,69 @@ def inject(sender: str | None, no_opens: bool, no_clicks: bool, dry_run: bool) -
 
 
 @main.command()
+@click.option("--queues", "queue_names", default=None,
+              help="Comma-separated queues to work (default: all of them).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--fork", is_flag=True, help="Run each job in a forked child (isolation over throughput).")
+def worker(queue_names: str | None, burst: bool, fork: bool) -> None:
+    """Run an RQ worker for the hit pipeline, sending and maintenance (needs MAILBEACON_REDIS_URL)."""
+    from .jobs import queues as q
+    from .logs import configure_logging
+
+    config = load_config()
+    if not config.redis_url:
+        raise UserError("`worker` needs MAILBEACON_REDIS_URL; in embedded mode `serve` runs the jobs itself")
+    names = [n.strip() for n in (queue_names or ",".join(q.ALL_QUEUES)).split(",") if n.strip()]
+    unknown = [n for n in names if n not in q.ALL_QUEUES]
+    if unknown:
+        raise UserError(f"unknown queue(s): {', '.join(unknown)} (known: {', '.join(q.ALL_QUEUES)})")
+    configure_logging(config.log_level)
+    import redis
+    from rq import SimpleWorker, Worker
+
+    connection = redis.Redis.from_url(config.redis_url)
+    worker_class = Worker if fork else SimpleWorker
+    ttl = int(os.environ.get("MAILBEACON_WORKER_TTL", "60"))
+    w = worker_class([q.queue(n, connection) for n in names], connection=connection, worker_ttl=ttl)
+    w.work(burst=burst, with_scheduler=True, logging_level=config.log_level)
+
+
+@main.command()
+def scheduler() -> None:
+    """Enqueue the scheduled jobs (retention purge, network refresh, abandoned-batch recovery) with RQ's cron."""
+    from .jobs.maintenance import SCHEDULE
+    from .logs import configure_logging
+
+    config = load_config()
+    if not config.redis_url:
+        raise UserError("`scheduler` needs MAILBEACON_REDIS_URL; in embedded mode `serve` schedules in-process")
+    configure_logging(config.log_level)
+    import redis
+    from rq.cron import CronScheduler
+
+    cron = CronScheduler(connection=redis.Redis.from_url(config.redis_url), logging_level=config.log_level)
+    for func, queue_name, interval in SCHEDULE:
+        cron.register(func, queue_name, interval=interval, result_ttl=3600)
+    cron.start()
+
+
+@main.command()
+@click.option("--days", type=int, default=None, help="Override MAILBEACON_RETENTION_DAYS.")
+def purge(days: int | None) -> None:
+    """Delete hits, notifications and sender activity older than the retention period, now."""
+    from .runtime import Runtime
+    from .services.retention import purge_expired
+
+    config = load_config()
+    ensure_schema(config)
+    rt = Runtime(config)
+    try:
+        click.echo(json.dumps(purge_expired(rt, days=days)))
+    finally:
+        rt.close()
+
+
+@main.command()
 def classify() -> None:
     """Classify hits given as JSON lines on stdin; one JSON verdict per line on stdout."""
     from .services.classify_cli import run_classify

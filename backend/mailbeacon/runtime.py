@@ -5,6 +5,7 @@ Built lazily by create_app() and by the command line; nothing here connects unti
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from .config import Config
@@ -25,6 +26,48 @@ class Runtime:
         self.db = Database(self.config.database_url)
         self.keyring = Keyring(self.config.token_keys)
         self.secrets = SecretBox(self.config.encryption_keys)
+        self._lock = threading.Lock()
+        self._lazy: dict[str, object] = {}
+
+    def _once(self, name: str, make):
+        with self._lock:
+            if name not in self._lazy:
+                self._lazy[name] = make()
+            return self._lazy[name]
+
+    @property
+    def redis(self):
+        """Redis for workers and the API (None in embedded mode). Short timeouts: an outage must fail fast."""
+        if not self.config.redis_url:
+            return None
+        import redis
+
+        return self._once("redis", lambda: redis.Redis.from_url(
+            self.config.redis_url, socket_timeout=2.0, socket_connect_timeout=1.0, health_check_interval=30))
+
+    @property
+    def hit_redis(self):
+        """The request path's own Redis client: tighter timeouts, since a pixel answer must never wait on Redis."""
+        if not self.config.redis_url:
+            return None
+        import redis
+
+        return self._once("hit_redis", lambda: redis.Redis.from_url(
+            self.config.redis_url, socket_timeout=0.25, socket_connect_timeout=0.25))
+
+    @property
+    def broker(self):
+        """In-process pub/sub (embedded mode): the same process runs the jobs and serves the clients."""
+        from .notify.publish import LocalBroker
+
+        return self._once("broker", LocalBroker)
+
+    def close(self) -> None:
+        for name in ("redis", "hit_redis"):
+            client = self._lazy.pop(name, None)
+            if client is not None:
+                client.close()
+        self.db.dispose()
 
     # The URLs that go into mail. They carry nothing but a signed token.
     def open_url(self, message_id: int) -> str:

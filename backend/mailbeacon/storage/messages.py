@@ -18,3 +18,8 @@ def message_exists(session: Session, message_id: int) -> bool:
 
 def by_public_id(session: Session, public_id: str) -> TrackedMessage | None:
     return session.scalar(select(TrackedMessage).where(TrackedMessage.public_id == public_id))
+
+
+def link_destinations(session: Session, message_id: int) -> dict[int, str]:
+    rows = session.execute(select(Link.position, Link.url).where(Link.message_id == message_id)).all()
+    return {position: url for position, url in rows}

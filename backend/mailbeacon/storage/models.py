@@ -110,6 +110,8 @@ class TrackedMessage(Base):
         Index("ix_tracked_messages_user_sent", "user_id", "created_at"),
         Index("ix_tracked_messages_thread", "user_id", "provider_thread_id"),
         UniqueConstraint("user_id", "idempotency_key", name="uq_tracked_messages_user_idem"),
+        # Tokens in mail already sent name message ids: an id must never be handed out twice, even on SQLite.
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
@@ -178,6 +180,10 @@ class Hit(Base):
     device_class: Mapped[str | None] = mapped_column(String(16))
     client: Mapped[str | None] = mapped_column(String(64))
     place: Mapped[str | None] = mapped_column(String(128))
+    # False for a repeat of the same fetch seconds later (a proxy or client loading the pixel twice): kept, not counted.
+    counted: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the classifier saw, minus the full IP, so later hits (a burst) can re-classify this one.
+    facts: Mapped[dict] = mapped_column(JSON, default=dict)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 VERSION = 1
-PURPOSES = {"open": 1, "click": 2, "optout": 3}
+# "sender" marks the sender's own browser (its id field is the user id, not a message id).
+PURPOSES = {"open": 1, "click": 2, "optout": 3, "sender": 4}
 _PURPOSE_NAMES = {v: k for k, v in PURPOSES.items()}
 MAC_BYTES = 12
 MAX_TOKEN_CHARS = 39

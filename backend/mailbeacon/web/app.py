@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
+import secrets
+import time
 
-from flask import Flask
+from flask import Flask, g, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
+from ..logs import request_id_var
 from ..runtime import Runtime
-from ..storage import messages as message_queries
+from .destinations import CachedLookup
 from .errors import install_error_handlers
-from .hits import HitApp, NullSink
+from .hits import HitApp
+from .optout import OptOutPage
 
 log = logging.getLogger(__name__)
-
-
-class DatabaseLookup:
-    """Click destinations straight from the database (the hit-pipeline issue puts a Redis cache in front)."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-
-    def destination(self, message_id: int, link_index: int) -> str | None:
-        with self.rt.db.session() as session:
-            return message_queries.link_destination(session, message_id, link_index)
 
 
 def build_app(config: Config | None = None, *, runtime: Runtime | None = None) -> Flask:
@@ -36,18 +30,58 @@ def build_app(config: Config | None = None, *, runtime: Runtime | None = None) -
     app.extensions["mailbeacon"] = rt
 
     install_error_handlers(app)
+    _install_request_logging(app)
     from . import admin
 
     app.register_blueprint(admin.bp)
 
+    from ..jobs.pipeline import HitPipeline
+
+    pipeline = HitPipeline(rt)
+    app.extensions["mailbeacon.pipeline"] = pipeline
     app.wsgi_app = HitApp(  # type: ignore[method-assign]
         keyring=rt.keyring,
-        lookup=DatabaseLookup(rt),
-        sink=NullSink(),
+        lookup=CachedLookup(rt),
+        sink=pipeline,
         trusted_proxies=config.trusted_proxies,
         fallback=app.wsgi_app,
+        optout=OptOutPage(rt),
     )
     return app
+
+
+_REQUEST_ID = re.compile(r"\A[A-Za-z0-9._-]{8,64}\Z")
+
+
+def _install_request_logging(app: Flask) -> None:
+    access = logging.getLogger("mailbeacon.access")
+
+    @app.before_request
+    def _start():
+        offered = request.headers.get("X-Request-Id", "")
+        g.request_id = offered if _REQUEST_ID.match(offered) else secrets.token_hex(8)
+        g.request_token = request_id_var.set(g.request_id)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        started = g.get("started")
+        if started is not None:
+            access.info("request", extra={
+                "method": request.method, "path": request.path, "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 2)})
+        return response
+
+    @app.teardown_request
+    def _reset(_exc):
+        token = g.get("request_token")
+        if token is not None:
+            request_id_var.reset(token)
+
+
+def pipeline_of(app: Flask):
+    return app.extensions["mailbeacon.pipeline"]
 
 
 def runtime_of(app: Flask) -> Runtime:

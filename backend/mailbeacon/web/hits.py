@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import html
 import logging
+import secrets
+import time
 from typing import Callable, Iterable, Protocol
 
 from ..tracking import tokens
 from ..tracking.tokens import Keyring
 from .clientip import client_ip
+from .metrics import HIT_REQUESTS, REQUEST_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +91,30 @@ class HitApp:
         if len(path) > 3 and path[0] == "/" and path[2] == "/":
             kind = path[1]
             if kind == "o":
-                return self.pixel(environ, start_response, path[3:])
+                started = time.perf_counter()
+                try:
+                    return self.pixel(environ, start_response, path[3:])
+                finally:
+                    self._observe("open", started)
             if kind == "c":
-                return self.click(environ, start_response, path[3:])
+                started = time.perf_counter()
+                try:
+                    return self.click(environ, start_response, path[3:])
+                finally:
+                    self._observe("click", started)
             if kind == "u" and self.optout is not None:
                 return self.optout(environ, start_response, path[3:])
         return self.fallback(environ, start_response)
 
+    @staticmethod
+    def _observe(endpoint: str, started: float) -> None:
+        REQUEST_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+
     def _hit(self, environ: dict, hit_type: str, claims: tokens.TokenClaims) -> dict:
         return {
+            # Made here, once: a batch replayed after a crash or a Redis outage is stored once per hit.
+            "uid": secrets.token_hex(16),
+            "at": time.time(),
             "type": hit_type,
             "message_id": claims.message_id,
             "link": claims.link_index,
@@ -114,6 +132,9 @@ class HitApp:
         claims = tokens.verify(token, keyring=self.keyring, purpose="open")
         if claims is not None:
             self._submit(self._hit(environ, "open", claims))
+            HIT_REQUESTS.labels("open", "recorded").inc()
+        else:
+            HIT_REQUESTS.labels("open", "bad_token").inc()
         start_response("200 OK", list(PIXEL_HEADERS))
         return [b""] if method == "HEAD" else [PIXEL_GIF]
 
@@ -133,10 +154,12 @@ class HitApp:
                                                            ("Retry-After", "5"), ("Cache-Control", NO_STORE)])
                 return [b"Temporarily unavailable; please try again in a moment."]
         if destination is None:
+            HIT_REQUESTS.labels("click", "not_found").inc()
             start_response("404 Not Found", list(_NOT_FOUND_HEADERS))
             return [b""] if method == "HEAD" else [NOT_FOUND_PAGE]
         assert claims is not None
         self._submit(self._hit(environ, "click", claims))
+        HIT_REQUESTS.labels("click", "redirected").inc()
         body = (b'<!doctype html><meta charset=utf-8><title>Redirecting</title><a href="'
                 + html.escape(destination).encode("utf-8") + b'">Continue</a>')
         # 302, never 301: a cached permanent redirect would skip the tracker on every later click.

@@ -1,0 +1,206 @@
+"""Handing hits from the request path to the pipeline, with group commit.
+
+Each request puts its hit on a shared list and waits; one flusher thread per process takes everything waiting and
+writes it in a single round trip — one RQ job per batch, in one Redis pipeline — then wakes every request whose
+hit was in that batch. Under load batches grow by themselves (no timer: a batch is whatever arrived while the last
+one was being written), so the cost per hit falls as traffic rises.
+
+When Redis can't be reached the batch goes to the local spool instead, and a replayer moves spooled batches to
+Redis once it answers again. In embedded mode (no Redis) the spool is the queue and an in-process thread runs the
+same job function on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from typing import Callable
+
+from .spool import Spool
+
+log = logging.getLogger(__name__)
+
+WAIT_FOR_BATCH_SECONDS = 2.0  # a stuck flusher must never hold an answer longer than this
+MAX_BATCH = 500
+
+
+class _Batch:
+    __slots__ = ("hits", "done")
+
+    def __init__(self) -> None:
+        self.hits: list[dict] = []
+        self.done = threading.Event()
+
+
+class GroupCommitter:
+    """submit() returns once the hit's batch has been written by `write_batch` (or spooled, if that failed)."""
+
+    def __init__(self, write_batch: Callable[[list[dict]], None], spool: Spool, *, name: str = "hits") -> None:
+        self._write_batch = write_batch
+        self._spool = spool
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._current = _Batch()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._name = name
+        self.batches_written = 0
+        self.hits_written = 0
+        self.hits_spooled = 0
+
+    def _ensure_thread(self) -> None:
+        # Started lazily and again after a fork: server workers are forked from a parent that may have imported us.
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name=f"mailbeacon-{self._name}-flusher", daemon=True)
+            self._thread.start()
+
+    def submit(self, hit: dict) -> bool:
+        """True when the hit was written before the answer goes out."""
+        with self._lock:
+            self._ensure_thread()
+            batch = self._current
+            batch.hits.append(hit)
+            if len(batch.hits) == 1:
+                self._wake.notify()
+        return batch.done.wait(WAIT_FOR_BATCH_SECONDS)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._current.hits:
+                    self._wake.wait()
+                batch = self._current
+                self._current = _Batch()
+            self._flush(batch)
+
+    def _flush(self, batch: _Batch) -> None:
+        try:
+            for start in range(0, len(batch.hits), MAX_BATCH):
+                chunk = batch.hits[start:start + MAX_BATCH]
+                try:
+                    self._write_batch(chunk)
+                    self.hits_written += len(chunk)
+                except Exception as exc:  # Redis unreachable or refusing: the disk keeps the hits
+                    log.warning("hit hand-off failed (%s); spooling %d hits", exc.__class__.__name__, len(chunk))
+                    self._spool_or_log(chunk)
+                self.batches_written += 1
+        finally:
+            batch.done.set()
+
+    def _spool_or_log(self, chunk: list[dict]) -> None:
+        try:
+            self._spool.write(chunk)
+            self.hits_spooled += len(chunk)
+        except Exception:
+            # Disk full as well: nothing more can be done here, but say so loudly.
+            log.critical("could not spool %d hits: they are lost", len(chunk), exc_info=True)
+
+
+class CircuitBreaker:
+    """After a failure, skip straight to the fallback for a moment instead of paying a timeout per batch."""
+
+    def __init__(self, open_seconds: float = 1.0) -> None:
+        self.open_seconds = open_seconds
+        self._open_until = 0.0
+
+    def allow(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    def trip(self) -> None:
+        self._open_until = time.monotonic() + self.open_seconds
+
+
+class RedisBatchWriter:
+    """Writes one hit batch as one RQ job (JSON payload) in one pipeline round trip."""
+
+    def __init__(self, redis_client, *, breaker: CircuitBreaker | None = None) -> None:
+        from . import queues
+
+        self._redis = redis_client
+        self._queue = queues.queue(queues.HITS, redis_client)
+        self._retry = queues.HIT_RETRY
+        self.breaker = breaker or CircuitBreaker()
+
+    def __call__(self, batch: list[dict]) -> None:
+        if not self.breaker.allow():
+            raise ConnectionError("redis circuit open")
+        try:
+            with self._redis.pipeline(transaction=True) as pipe:
+                self._queue.enqueue_call(
+                    "mailbeacon.jobs.hits.process_hit_batch",
+                    args=(batch,),
+                    job_id=f"hits-{uuid.uuid4().hex}",
+                    retry=self._retry,
+                    result_ttl=0,
+                    failure_ttl=30 * 24 * 3600,
+                    job_timeout=300,
+                    pipeline=pipe,
+                )
+                pipe.execute()
+        except Exception:
+            self.breaker.trip()
+            raise
+
+
+class SpoolReplayer:
+    """Moves spooled batches on (to Redis, or in embedded mode into the job function) in a background thread."""
+
+    def __init__(self, spool: Spool, handler: Callable[[list[dict]], None], *, interval: float = 0.5,
+                 name: str = "replayer", max_attempts: int | None = None, max_backoff: float = 30.0) -> None:
+        self.spool = spool
+        self.handler = handler
+        self.interval = interval
+        self.max_attempts = max_attempts
+        self.max_backoff = max_backoff
+        self._delay = interval
+        self._stop = threading.Event()
+        self._kick = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._name = name
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            self._pid = os.getpid()
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=f"mailbeacon-{self._name}", daemon=True)
+            self._thread.start()
+
+    def kick(self) -> None:
+        self._kick.set()
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._kick.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout=5)
+
+    def run_once(self) -> int:
+        try:
+            done = self.spool.replay(self.handler, max_attempts=self.max_attempts)
+            self.last_error = None
+            self._delay = self.interval
+            return done
+        except Exception as exc:  # the target is still down: the batch stays spooled, try again later
+            self.last_error = f"{exc.__class__.__name__}: {exc}"
+            log.warning("replaying spooled hits failed (%s); will retry", exc.__class__.__name__)
+            self._delay = min(self.max_backoff, self._delay * 2)
+            return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            failing = self.run_once() == 0 and self.last_error is not None
+            # While the target is failing, a kick (new hits) must not turn the back-off into a busy loop.
+            if failing:
+                self._stop.wait(self._delay)
+            else:
+                self._kick.wait(self._delay)
+            self._kick.clear()

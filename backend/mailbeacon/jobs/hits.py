@@ -1,0 +1,29 @@
+"""RQ job: one batch of hits from the request path.
+
+Unlike the other jobs this one carries data rather than ids: the hits are not in the database yet. Each has
+its own id, so running a batch twice stores it once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..notify.publish import Publisher, RedisPublisher
+from ..services.record_hits import record_batch
+from . import context
+from .metrics import count_hit_kinds
+
+log = logging.getLogger(__name__)
+
+
+def process_hit_batch(hits: list[dict]) -> dict:
+    rt = context.current_runtime()
+    enricher = context.enricher()
+    result = record_batch(rt, hits, networks=context.networks(), enrich=enricher.enrich)
+    backend = RedisPublisher(rt.redis) if rt.redis is not None else rt.broker
+    Publisher(backend).publish_all(result.notifications)
+    count_hit_kinds(rt, result.kinds, result.dropped)
+    summary = {"stored": result.stored, "replayed": result.duplicates_skipped, "dropped": result.dropped,
+               "kinds": result.kinds, "reclassified": result.reclassified}
+    log.info("hit batch processed", extra={"batch": summary})
+    return summary

@@ -1,0 +1,83 @@
+"""Scheduled jobs: retention purge, network-list refresh, recovery of batches whose worker died mid-job."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from . import context, queues
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY_SECONDS = 3600
+REFRESH_NETWORKS_EVERY_SECONDS = 6 * 3600
+RECOVER_EVERY_SECONDS = 30
+
+
+def purge_expired() -> dict:
+    from ..services.retention import purge_expired as purge
+
+    result = purge(context.current_runtime())
+    log.info("retention purge", extra={"purged": result})
+    return result
+
+
+def refresh_networks() -> dict:
+    networks = context.reload_networks()
+    return {"version": networks.version()}
+
+
+def recover_abandoned() -> dict:
+    """Requeue hit batches that a dead worker had started.
+
+    RQ notices a dead worker only when its job's registry entry expires; a batch is idempotent (each hit has its
+    id), so it is safe to put it back as soon as the worker that held it has no heartbeat any more.
+    """
+    from rq import Worker
+    from rq.job import Job
+    from rq.registry import StartedJobRegistry
+
+    rt = context.current_runtime()
+    if rt.redis is None:
+        return {"requeued": 0}
+    here = socket.gethostname()
+    # A worker on this host whose process is gone is dead now, not when its heartbeat key expires minutes later.
+    alive = {w.name for w in Worker.all(connection=rt.redis)
+             if not (w.hostname == here and w.pid and not _pid_alive(w.pid))}
+    requeued = 0
+    for name in queues.ALL_QUEUES:
+        q = queues.queue(name, rt.redis)
+        registry = StartedJobRegistry(name, connection=rt.redis, serializer=queues.SERIALIZER)
+        for job_id in registry.get_job_ids():
+            try:
+                job = Job.fetch(job_id, connection=rt.redis, serializer=queues.SERIALIZER)
+            except Exception:
+                registry.remove(job_id)
+                continue
+            if job.worker_name and job.worker_name in alive:
+                continue
+            if name != queues.HITS:
+                continue  # only hit batches are known to be safe to run twice here
+            registry.remove(job)
+            q.enqueue_job(job)
+            requeued += 1
+            log.warning("requeued hit batch abandoned by a dead worker", extra={"job": job.id})
+    return {"requeued": requeued}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+SCHEDULE = (
+    (purge_expired, queues.MAINTENANCE, PURGE_EVERY_SECONDS),
+    (refresh_networks, queues.MAINTENANCE, REFRESH_NETWORKS_EVERY_SECONDS),
+    (recover_abandoned, queues.MAINTENANCE, RECOVER_EVERY_SECONDS),
+)

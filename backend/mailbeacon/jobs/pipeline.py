@@ -1,0 +1,50 @@
+"""The request path's side of the hit pipeline, assembled for the configured mode.
+
+Redis mode:    request -> group commit -> one RQ job per batch      (Redis down: -> spool -> replayed to Redis)
+Embedded mode: request -> group commit -> spool file per batch -> in-process thread runs the same job function
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..runtime import Runtime
+from .handoff import GroupCommitter, RedisBatchWriter, SpoolReplayer
+from .spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class HitPipeline:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.spool = Spool(rt.config.spool_dir)
+        self.embedded = rt.config.embedded_queue
+        if self.embedded:
+            from . import context
+
+            context.use_runtime(rt)
+            self.committer = GroupCommitter(self.spool.write, self.spool)
+            self.replayer = SpoolReplayer(self.spool, self._process_locally, name="embedded-worker", max_attempts=10)
+        else:
+            writer = RedisBatchWriter(rt.hit_redis)
+            self.committer = GroupCommitter(writer, self.spool)
+            self.replayer = SpoolReplayer(self.spool, writer, interval=1.0, name="spool-replayer")
+
+    @staticmethod
+    def _process_locally(batch: list[dict]) -> None:
+        from .hits import process_hit_batch
+
+        process_hit_batch(batch)
+
+    def submit(self, hit: dict) -> None:
+        self.replayer.start()
+        self.committer.submit(hit)
+        if self.embedded:
+            self.replayer.kick()
+
+    def worker_alive(self) -> bool:
+        return self.replayer.alive()
+
+    def stop(self) -> None:
+        self.replayer.stop()
