@@ -137,7 +137,7 @@ class RedisBatchWriter:
                     retry=self._retry,
                     result_ttl=0,
                     failure_ttl=30 * 24 * 3600,
-                    job_timeout=300,
+                    timeout=300,
                     pipeline=pipe,
                 )
                 pipe.execute()
