@@ -1,0 +1,278 @@
+"""A small, careful HTML tag scanner that reports positions instead of building a tree.
+
+Rewriting links must leave every byte outside the changed attribute values as the sender wrote it,
+so nothing here re-serialises anything: the scanner walks the document the way an HTML5 tokenizer
+does (comments, bogus comments, CDATA, raw-text elements, the attribute-value states) and yields
+the tags it finds with their offsets. Callers splice their edits into the original string.
+
+Deliberate simplifications, each in the direction of "leave it alone":
+- `<![CDATA[ ... ]]>` runs to `]]>` everywhere (HTML5 makes it a bogus comment ending at the first
+  `>` outside SVG/MathML); anything inside is never rewritten.
+- A tag that is still open at the end of the document ends the scan: a browser drops it, and
+  whatever follows it is not markup a browser would show.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.entities import html5 as _HTML5_NAMED
+
+_WS = "\t\n\f\r "  # HTML's ASCII whitespace; Python's \s would also match NBSP and friends
+
+# A whole tag, including its attributes, following the HTML5 tokenizer's attribute states.
+# A quote only opens a value right after `=`; a value that has `=` must be present (so an
+# unterminated quote makes the match fail instead of being re-read as a new attribute); the
+# possessive and atomic parts keep the regex from exploring other tokenizations.
+_TAG_RE = re.compile(
+    rf"</?([A-Za-z][^{_WS}/>]*+)"
+    rf"((?:[{_WS}/]++"
+    rf"|(?>[^{_WS}/>][^{_WS}/>=]*+"
+    rf"(?:[{_WS}]*+=[{_WS}]*+(?:\"[^\"]*+\"|'[^']*+'|(?![\"'])[^{_WS}>]*+)"
+    rf"|(?![{_WS}]*+=))))*+)"
+    rf">"
+)
+# One attribute inside an attribute area that _TAG_RE has already validated.
+_ATTR_RE = re.compile(
+    rf"([^{_WS}/>][^{_WS}/>=]*)"
+    rf"(?:[{_WS}]*=[{_WS}]*(?:\"([^\"]*)\"|'([^']*)'|([^{_WS}>]*)))?"
+)
+
+# Elements whose content is text up to the matching end tag, never markup.
+_RAW_TEXT = frozenset(
+    {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"}
+)
+_RAW_END_RE = {name: re.compile(rf"</{name}[{_WS}/>]", re.IGNORECASE) for name in _RAW_TEXT}
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """Lower-case ASCII letters only, as HTML does for tag and attribute names."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+class Attribute:
+    __slots__ = ("name", "value_start", "value_end", "quote")
+
+    def __init__(self, name: str, value_start: int, value_end: int, quote: str) -> None:
+        self.name = name  # ASCII-lower-cased
+        self.value_start = value_start  # raw value span in the document, quotes excluded;
+        self.value_end = value_end  # both -1 when the attribute has no value at all
+        self.quote = quote  # '"', "'" or '' (unquoted, or no value)
+
+    @property
+    def has_value(self) -> bool:
+        return self.value_start >= 0
+
+
+class Tag:
+    __slots__ = ("name", "start", "end", "is_end", "attrs_start", "attrs_end", "text_resumes")
+
+    def __init__(self, name: str, start: int, end: int, is_end: bool, attrs_start: int,
+                 attrs_end: int) -> None:
+        self.name = name  # ASCII-lower-cased
+        self.start = start
+        self.end = end
+        self.is_end = is_end
+        self.attrs_start = attrs_start
+        self.attrs_end = attrs_end
+        # Where ordinary text starts again: after a raw-text element's content, else `end`.
+        self.text_resumes = end
+
+    def attributes(self, doc: str) -> list[Attribute]:
+        found = []
+        for m in _ATTR_RE.finditer(doc, self.attrs_start, self.attrs_end):
+            for group, quote in ((2, '"'), (3, "'"), (4, "")):
+                if m.start(group) >= 0:
+                    found.append(Attribute(ascii_lower(m.group(1)), m.start(group), m.end(group), quote))
+                    break
+            else:
+                found.append(Attribute(ascii_lower(m.group(1)), -1, -1, ""))
+        return found
+
+    def first_attributes(self, doc: str) -> dict[str, Attribute]:
+        """Attributes by name; a duplicate is ignored, as browsers keep the first one."""
+        by_name: dict[str, Attribute] = {}
+        for attribute in self.attributes(doc):
+            by_name.setdefault(attribute.name, attribute)
+        return by_name
+
+
+class Comment:
+    """A comment, bogus comment, CDATA section or markup declaration."""
+
+    __slots__ = ("start", "end", "inner_start", "inner_end")
+
+    def __init__(self, start: int, end: int, inner_start: int = -1, inner_end: int = -1) -> None:
+        self.start = start
+        self.end = end
+        # The markup inside an `<!--[if mso]> ... <![endif]-->` conditional comment, which
+        # Outlook renders; -1 for any other comment.
+        self.inner_start = inner_start
+        self.inner_end = inner_end
+
+    @property
+    def text_resumes(self) -> int:
+        return self.end
+
+
+def iter_markup(doc: str, start: int = 0, end: int | None = None) -> Iterator[Tag | Comment]:
+    """Yield the tags and comments of `doc[start:end]` in document order."""
+    stop = len(doc) if end is None else end
+    pos = start
+    find = doc.find
+    while True:
+        i = find("<", pos, stop)
+        if i < 0 or i + 1 >= stop:
+            return
+        c = doc[i + 1]
+        if c.isascii() and c.isalpha():
+            m = _TAG_RE.match(doc, i, stop)
+            if m is None:
+                return  # a tag still open at the end: nothing after it is markup
+            tag = Tag(ascii_lower(m.group(1)), i, m.end(), False, m.start(2), m.end(2))
+            pos = m.end()
+            if tag.name in _RAW_TEXT:
+                close = _RAW_END_RE[tag.name].search(doc, pos, stop)
+                pos = close.start() if close else stop
+                tag.text_resumes = pos
+            elif tag.name == "plaintext":
+                tag.text_resumes = pos = stop
+            yield tag
+        elif c == "/":
+            nxt = doc[i + 2] if i + 2 < stop else ""
+            if nxt.isascii() and nxt.isalpha():
+                m = _TAG_RE.match(doc, i, stop)
+                if m is None:
+                    return
+                pos = m.end()
+                yield Tag(ascii_lower(m.group(1)), i, pos, True, m.start(2), m.end(2))
+            elif nxt == ">":
+                pos = i + 3  # `</>` is dropped entirely
+            elif nxt == "":
+                return
+            else:
+                pos = _bogus_end(doc, i + 2, stop)
+                yield Comment(i, pos)
+        elif c == "!":
+            comment = _markup_declaration(doc, i, stop)
+            pos = comment.end
+            yield comment
+        elif c == "?":
+            pos = _bogus_end(doc, i + 2, stop)
+            yield Comment(i, pos)
+        else:
+            pos = i + 1  # a bare `<` in text
+
+
+def _bogus_end(doc: str, pos: int, stop: int) -> int:
+    j = doc.find(">", pos, stop)
+    return stop if j < 0 else j + 1
+
+
+def _markup_declaration(doc: str, i: int, stop: int) -> Comment:
+    if doc.startswith("<!--", i):
+        body = i + 4
+        if doc.startswith(">", body):
+            return Comment(i, body + 1)
+        if doc.startswith("->", body):
+            return Comment(i, body + 2)
+        ends = [j for j in (doc.find("-->", body, stop), doc.find("--!>", body, stop)) if j >= 0]
+        if ends:
+            close = min(ends)
+            end = close + (3 if doc.startswith("-->", close) else 4)
+        else:
+            close = end = stop
+        if ascii_lower(doc[body:body + 3]) == "[if":
+            opened = doc.find(">", body, close)
+            if opened >= 0:
+                inner_end = _rfind_ci(doc, "<![endif]", opened + 1, close)
+                return Comment(i, end, opened + 1, close if inner_end < 0 else inner_end)
+        return Comment(i, end)
+    if doc.startswith("<![CDATA[", i):
+        j = doc.find("]]>", i + 9, stop)
+        return Comment(i, stop if j < 0 else j + 3)
+    return Comment(i, _bogus_end(doc, i + 2, stop))
+
+
+def _rfind_ci(doc: str, needle: str, start: int, end: int) -> int:
+    # ascii_lower keeps offsets; str.lower() can change the length of non-ASCII text.
+    j = ascii_lower(doc[start:end]).rfind(needle)
+    return -1 if j < 0 else start + j
+
+
+# --- character references in attribute values -------------------------------------------------
+
+_CHARREF_RE = re.compile(r"&(?:#([0-9]+);?|#[xX]([0-9a-fA-F]+);?|([A-Za-z][A-Za-z0-9]*;?))")
+
+# HTML5's replacements for numeric references to C1 controls (they meant windows-1252).
+_C1_REPLACEMENTS = {
+    0x80: "\u20ac", 0x82: "\u201a", 0x83: "\u0192", 0x84: "\u201e", 0x85: "\u2026",
+    0x86: "\u2020", 0x87: "\u2021", 0x88: "\u02c6", 0x89: "\u2030", 0x8A: "\u0160",
+    0x8B: "\u2039", 0x8C: "\u0152", 0x8E: "\u017d", 0x91: "\u2018", 0x92: "\u2019",
+    0x93: "\u201c", 0x94: "\u201d", 0x95: "\u2022", 0x96: "\u2013", 0x97: "\u2014",
+    0x98: "\u02dc", 0x99: "\u2122", 0x9A: "\u0161", 0x9B: "\u203a", 0x9C: "\u0153",
+    0x9E: "\u017e", 0x9F: "\u0178",
+}
+
+
+def _numeric(digits: str, base: int) -> str:
+    # Anything past eight digits is out of range anyway (and int() refuses very long strings).
+    code = int(digits, base) if len(digits.lstrip("0")) <= 8 else 0x110000
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    return _C1_REPLACEMENTS.get(code) or chr(code)
+
+
+def decode_attribute_value(raw: str) -> str:
+    """Decode character references as HTML5 does inside an attribute value.
+
+    Unlike `html.unescape`, a named reference without its `;` is left as written when the next
+    character is `=` or alphanumeric (`?a=1&copy=2` keeps `&copy=`), which is what keeps query
+    strings intact.
+    """
+    if "&" not in raw:
+        return raw
+
+    def replace(m: re.Match[str]) -> str:
+        if m.group(1) is not None:
+            return _numeric(m.group(1), 10)
+        if m.group(2) is not None:
+            return _numeric(m.group(2), 16)
+        name = m.group(3)
+        if name.endswith(";"):
+            decoded = _HTML5_NAMED.get(name)
+            return m.group(0) if decoded is None else decoded
+        # Without `;` only the legacy names decode, and never right before `=`. A longer run of
+        # letters that merely starts with a legacy name is followed by an alphanumeric
+        # character, which the attribute rule leaves alone too.
+        decoded = _HTML5_NAMED.get(name)
+        if decoded is None or raw.startswith("=", m.end()):
+            return m.group(0)
+        return decoded
+
+    return _CHARREF_RE.sub(replace, raw)
+
+
+_UNQUOTED_UNSAFE = re.compile(rf"[{_WS}\"'=<>`]")
+
+
+def encode_attribute_value(value: str, quote: str) -> str:
+    """The text to put between the original quotes (or in place of an unquoted value).
+
+    An unquoted value that would not survive unquoted (it never happens for our URL-safe tokens)
+    gets double quotes, the only change of style that keeps the attribute intact.
+    """
+    text = value.replace("&", "&amp;")
+    if quote == '"':
+        return text.replace('"', "&quot;")
+    if quote == "'":
+        return text.replace("'", "&#39;")
+    if not text or _UNQUOTED_UNSAFE.search(text):
+        return '"' + text.replace('"', "&quot;") + '"'
+    return text
+
+
+def escape_for_double_quotes(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;")
