@@ -1,0 +1,211 @@
+"""Content-Transfer-Encodings: decode a part's body, and write it back with edits applied.
+
+Only what the edits touch is re-encoded:
+- 7bit / 8bit / binary: the edits are spliced into the bytes as they are;
+- quoted-printable: only the encoded lines that hold an edit are re-encoded (soft line breaks
+  included), every other line stays byte-for-byte as it came;
+- base64: the whole body is encoded again with the original line length and line ending, so the
+  lines before the first edit come out identical when the original encoder was the usual one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import re
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+IDENTITY_ENCODINGS = frozenset({"7bit", "8bit", "binary"})
+KNOWN_ENCODINGS = IDENTITY_ENCODINGS | {"quoted-printable", "base64"}
+QP_LINE_LIMIT = 76
+
+
+class TransferError(ValueError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ByteEdit(NamedTuple):
+    start: int  # offsets in the decoded bytes
+    end: int
+    data: bytes
+
+
+class _QPLine(NamedTuple):
+    enc_start: int  # the encoded line, its line ending included: body[enc_start:enc_next]
+    enc_next: int
+    dec_start: int  # what it decodes to: data[dec_start:dec_end]
+    dec_end: int
+    soft: bool  # ends with a soft line break
+
+
+@dataclass
+class DecodedBody:
+    encoding: str
+    body: bytes  # the body as it is in the message
+    data: bytes  # the decoded content
+    eol: bytes = b"\r\n"
+    qp_lines: list[_QPLine] = field(default_factory=list)
+    b64_line_length: int = 76
+    b64_suffix: bytes = b""  # whitespace after the last base64 character
+
+
+def body_line_ending(body: bytes, fallback: bytes = b"\r\n") -> bytes:
+    newline = body.find(b"\n")
+    if newline < 0:
+        return fallback
+    return b"\r\n" if newline > 0 and body[newline - 1:newline] == b"\r" else b"\n"
+
+
+def decode_body(body: bytes, encoding: str, *, eol: bytes = b"\r\n") -> DecodedBody:
+    encoding = (encoding or "7bit").strip().lower()
+    eol = body_line_ending(body, eol)
+    if encoding in IDENTITY_ENCODINGS:
+        return DecodedBody(encoding, body, body, eol)
+    if encoding == "quoted-printable":
+        return _decode_qp(body, eol)
+    if encoding == "base64":
+        return _decode_base64(body, eol)
+    raise TransferError(f"unknown Content-Transfer-Encoding {encoding!r}")
+
+
+def encode_body(decoded: DecodedBody, edits: list[ByteEdit]) -> bytes:
+    """The new body: `decoded.data` with `edits` (sorted, non-overlapping) applied, encoded."""
+    if not edits:
+        return decoded.body
+    if decoded.encoding in IDENTITY_ENCODINGS:
+        return splice(decoded.body, edits)
+    if decoded.encoding == "quoted-printable":
+        return _encode_qp_edits(decoded, edits)
+    return _encode_base64(splice(decoded.data, edits), decoded)
+
+
+def splice(data: bytes, edits: list[ByteEdit]) -> bytes:
+    pieces = []
+    pos = 0
+    for edit in edits:
+        pieces.append(data[pos:edit.start])
+        pieces.append(edit.data)
+        pos = edit.end
+    pieces.append(data[pos:])
+    return b"".join(pieces)
+
+
+# --- quoted-printable ----------------------------------------------------------------------------
+
+def _decode_qp(body: bytes, eol: bytes) -> DecodedBody:
+    lines: list[_QPLine] = []
+    decoded: list[bytes] = []
+    enc = dec = 0
+    raw_lines = body.split(b"\n")
+    last = len(raw_lines) - 1
+    for number, raw_line in enumerate(raw_lines):
+        if number == last and not raw_line:
+            break  # the body ended with a line ending
+        enc_next = enc + len(raw_line) + (1 if number < last else 0)
+        if number < last:
+            line_eol = b"\r\n" if raw_line.endswith(b"\r") else b"\n"
+            content = raw_line[:-1] if line_eol == b"\r\n" else raw_line
+        else:
+            line_eol, content = b"", raw_line
+        # RFC 2045 rule 3: trailing whitespace is transport padding, not content.
+        content = content.rstrip(b" \t")
+        soft = content.endswith(b"=")
+        piece = binascii.a2b_qp(content[:-1]) if soft else binascii.a2b_qp(content) + line_eol
+        decoded.append(piece)
+        lines.append(_QPLine(enc, enc_next, dec, dec + len(piece), soft))
+        enc, dec = enc_next, dec + len(piece)
+    return DecodedBody("quoted-printable", body, b"".join(decoded), eol, qp_lines=lines)
+
+
+def _encode_qp_edits(decoded: DecodedBody, edits: list[ByteEdit]) -> bytes:
+    lines = decoded.qp_lines
+    if not lines:
+        return qp_encode(splice(decoded.data, edits), decoded.eol, end_soft=False)
+    dec_ends = [line.dec_end for line in lines]
+    groups: list[list] = []  # [first line, last line, edits]
+    for edit in edits:
+        first = min(bisect.bisect_right(dec_ends, edit.start), len(lines) - 1)
+        last = first if edit.end <= edit.start else min(
+            bisect.bisect_left(dec_ends, edit.end), len(lines) - 1)
+        if groups and first <= groups[-1][1]:
+            groups[-1][1] = max(groups[-1][1], last)
+            groups[-1][2].append(edit)
+        else:
+            groups.append([first, last, [edit]])
+    out = []
+    cursor = 0
+    for first, last, group_edits in groups:
+        start, end = lines[first].dec_start, lines[last].dec_end
+        shifted = [ByteEdit(e.start - start, e.end - start, e.data) for e in group_edits]
+        out.append(decoded.body[cursor:lines[first].enc_start])
+        out.append(qp_encode(splice(decoded.data[start:end], shifted), decoded.eol,
+                             end_soft=lines[last].soft))
+        cursor = lines[last].enc_next
+    out.append(decoded.body[cursor:])
+    return b"".join(out)
+
+
+_QP_SAFE = frozenset(range(33, 127)) - {ord("=")}
+_HEX = [f"={b:02X}".encode() for b in range(256)]
+
+
+def qp_encode(data: bytes, eol: bytes, *, end_soft: bool) -> bytes:
+    """Quoted-printable for `data`, whose hard line breaks are `eol`.
+
+    With `end_soft` the result ends in a soft line break, because the original line it replaces
+    continued on the next encoded line.
+    """
+    out = bytearray()
+    segments = data.split(eol)
+    for number, segment in enumerate(segments):
+        is_last = number == len(segments) - 1
+        line = bytearray()
+        for index, byte in enumerate(segment):
+            at_end = index == len(segment) - 1
+            if byte in _QP_SAFE or (byte in (9, 32) and not (at_end and not (is_last and end_soft))):
+                token = bytes((byte,))
+            else:
+                token = _HEX[byte]
+            if len(line) + len(token) > QP_LINE_LIMIT - 1:
+                out += line + b"=" + eol
+                line = bytearray()
+            line += token
+        if not is_last:
+            out += line + eol
+        elif line:
+            out += line + (b"=" + eol if end_soft else b"")
+    return bytes(out)
+
+
+# --- base64 --------------------------------------------------------------------------------------
+
+_B64_WHITESPACE = re.compile(rb"[ \t\r\n]+")
+
+
+def _decode_base64(body: bytes, eol: bytes) -> DecodedBody:
+    text = body.rstrip(b" \t\r\n")
+    suffix = body[len(text):]
+    compact = _B64_WHITESPACE.sub(b"", text)
+    if len(compact) % 4 == 1:
+        raise TransferError("the base64 body is truncated")
+    compact += b"=" * (-len(compact) % 4)  # some encoders leave the padding out
+    try:
+        data = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise TransferError(f"the base64 body does not decode ({error})") from None
+    first_line = text.split(b"\n", 1)[0].rstrip(b"\r")
+    multi_line = b"\n" in text
+    length = len(first_line) if multi_line and len(first_line) % 4 == 0 and first_line else 76
+    return DecodedBody("base64", body, data, eol, b64_line_length=min(length, 76),
+                       b64_suffix=suffix)
+
+
+def _encode_base64(data: bytes, decoded: DecodedBody) -> bytes:
+    encoded = base64.b64encode(data)
+    n = decoded.b64_line_length
+    lines = [encoded[i:i + n] for i in range(0, len(encoded), n)]
+    return decoded.eol.join(lines) + decoded.b64_suffix

@@ -1,0 +1,214 @@
+"""The worker's look-ups, against a local resolver stand-in (no real DNS)."""
+
+import socket
+import threading
+from dataclasses import replace
+
+import pytest
+
+from mailbeacon.services.enrich import Enricher
+from mailbeacon.tracking.classify import HitFacts, classify
+from mailbeacon.tracking.netlists import AsnTable
+from mailbeacon.tracking.networks import Networks
+
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+
+
+class StandInResolver:
+    """Answers from a table, like a tiny local DNS zone; counts the questions it is asked."""
+
+    def __init__(self, ptr: dict[str, str], forward: dict[str, list[str]]) -> None:
+        self.ptr, self.forward = ptr, forward
+        self.calls: list[tuple[str, str]] = []
+        self.block = threading.Event()
+        self.blocking = False
+        self.lock = threading.Lock()
+
+    def _ask(self, kind: str, key: str) -> None:
+        with self.lock:
+            self.calls.append((kind, key))
+        if self.blocking:
+            self.block.wait(5)
+
+    def gethostbyaddr(self, ip):
+        self._ask("ptr", ip)
+        if ip not in self.ptr:
+            raise socket.herror(1, "Unknown host")
+        return self.ptr[ip], [], [ip]
+
+    def getaddrinfo(self, host, port):
+        self._ask("fwd", host)
+        if host not in self.forward:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        family = lambda a: socket.AF_INET6 if ":" in a else socket.AF_INET  # noqa: E731
+        return [(family(a), socket.SOCK_STREAM, 6, "", (a, 0)) for a in self.forward[host]]
+
+
+class BrokenResolver:
+    def gethostbyaddr(self, ip):
+        raise RuntimeError("resolver library bug")
+
+    def getaddrinfo(self, host, port):
+        raise RuntimeError("resolver library bug")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def resolver() -> StandInResolver:
+    return StandInResolver(
+        ptr={"198.51.100.41": "mx0b-00190b01.pphosted.com.",
+             "198.51.100.66": "mx0b-00190b01.pphosted.com",
+             "2001:db8::25": "gw.example.net"},
+        forward={"mx0b-00190b01.pphosted.com": ["198.51.100.41"],
+                 "gw.example.net": ["2001:0db8:0000::25"]},
+    )
+
+
+def a_hit(ip: str | None = "198.51.100.41", **changes) -> HitFacts:
+    hit = HitFacts(id="h", message="m", hit="click", method="GET", user_agent=CHROME, ip=ip,
+                   seconds_since_sent=3600.0, headers={"Accept-Language": "en"}, link=0, links_in_message=1)
+    return replace(hit, **changes)
+
+
+def test_reverse_dns_is_looked_up_and_forward_confirmed(resolver):
+    enriched = Enricher(resolver=resolver).enrich(a_hit())
+    assert enriched.reverse_dns == "mx0b-00190b01.pphosted.com"
+    assert enriched.forward_confirmed is True
+
+
+def test_a_ptr_name_that_resolves_elsewhere_is_not_confirmed(resolver):
+    # Anyone can write "pphosted.com" into their own PTR record; it will not resolve back to them.
+    enriched = Enricher(resolver=resolver).enrich(a_hit("198.51.100.66"))
+    assert enriched.reverse_dns == "mx0b-00190b01.pphosted.com"
+    assert enriched.forward_confirmed is False
+    assert classify(enriched, Networks.load(None)).kind == "human"
+
+
+def test_confirmed_gateway_name_turns_the_hit_into_a_scanner(resolver):
+    enriched = Enricher(resolver=resolver).enrich(a_hit())
+    assert classify(enriched, Networks.load(None)).kind == "scanner"
+
+
+def test_ipv6_answers_are_compared_after_normalising(resolver):
+    enriched = Enricher(resolver=resolver).enrich(a_hit("2001:db8::25"))
+    assert (enriched.reverse_dns, enriched.forward_confirmed) == ("gw.example.net", True)
+
+
+def test_an_address_without_a_name_stays_without_one(resolver):
+    enriched = Enricher(resolver=resolver).enrich(a_hit("203.0.113.5"))
+    assert (enriched.reverse_dns, enriched.forward_confirmed) == (None, None)
+
+
+def test_fields_already_known_are_not_looked_up_again(resolver):
+    given = a_hit(reverse_dns="given.example", forward_confirmed=False, asn=64500)
+    enricher = Enricher(resolver=resolver, asn_table=AsnTable([(4, 0, 2**32 - 1, 15324)]))
+    assert enricher.enrich(given) == given
+    assert resolver.calls == []
+
+
+def test_a_given_name_without_confirmation_gets_confirmed(resolver):
+    enriched = Enricher(resolver=resolver).enrich(a_hit(reverse_dns="mx0b-00190b01.pphosted.com"))
+    assert enriched.forward_confirmed is True
+    assert resolver.calls == [("fwd", "mx0b-00190b01.pphosted.com")]
+
+
+def test_asn_comes_from_the_local_table(resolver):
+    table = AsnTable.from_ip2asn_tsv("198.51.100.0\t198.51.100.255\t15324\tUS\tBARRACUDA\n")
+    enriched = Enricher(resolver=resolver, asn_table=table).enrich(a_hit())
+    assert enriched.asn == 15324
+    assert classify(replace(enriched, reverse_dns=None), Networks.load(None)).kind == "scanner"
+
+
+def test_hits_without_an_address_are_returned_unchanged(resolver):
+    hit = a_hit(ip=None)
+    assert Enricher(resolver=resolver).enrich(hit) is hit
+    assert resolver.calls == []
+
+
+def test_answers_are_cached_until_they_expire(resolver):
+    clock = FakeClock()
+    enricher = Enricher(resolver=resolver, cache_ttl=60, clock=clock)
+    for _ in range(5):
+        enricher.enrich(a_hit())
+    assert resolver.calls == [("ptr", "198.51.100.41"), ("fwd", "mx0b-00190b01.pphosted.com")]
+    clock.now += 61
+    enricher.enrich(a_hit())
+    assert len(resolver.calls) == 4
+
+
+def test_no_such_name_is_cached_as_an_answer_too(resolver):
+    enricher = Enricher(resolver=resolver)
+    for _ in range(3):
+        enricher.enrich(a_hit("203.0.113.5"))
+    assert resolver.calls == [("ptr", "203.0.113.5")]
+
+
+def test_a_resolver_that_does_not_answer_in_time_leaves_the_fields_absent(resolver):
+    resolver.blocking = True
+    enricher = Enricher(resolver=resolver, timeout=0.05, failure_ttl=60)
+    try:
+        enriched = enricher.enrich(a_hit())
+        assert (enriched.reverse_dns, enriched.forward_confirmed) == (None, None)
+        enricher.enrich(a_hit())  # the failure is remembered for a while: not asked again
+        assert resolver.calls == [("ptr", "198.51.100.41")]
+    finally:
+        resolver.block.set()
+
+
+def test_a_failed_look_up_is_retried_once_its_short_ttl_passes(resolver):
+    clock = FakeClock()
+    resolver.blocking = True
+    enricher = Enricher(resolver=resolver, timeout=0.05, failure_ttl=30, cache_ttl=3600, clock=clock)
+    enricher.enrich(a_hit())
+    resolver.block.set()
+    resolver.blocking = False
+    clock.now += 31
+    assert enricher.enrich(a_hit()).forward_confirmed is True
+
+
+def test_a_broken_resolver_never_raises():
+    enriched = Enricher(resolver=BrokenResolver()).enrich(a_hit())
+    assert (enriched.reverse_dns, enriched.forward_confirmed) == (None, None)
+
+
+def test_a_broken_asn_table_never_raises(resolver):
+    class Broken:
+        def lookup(self, ip):
+            raise KeyError(ip)
+
+    assert Enricher(resolver=resolver, asn_table=Broken()).enrich(a_hit()).asn is None
+
+
+def test_concurrent_hits_from_one_address_share_one_look_up(resolver):
+    resolver.blocking = True
+    enricher = Enricher(resolver=resolver, timeout=5)
+    results: list[HitFacts] = []
+    threads = [threading.Thread(target=lambda: results.append(enricher.enrich(a_hit()))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    while not resolver.calls:
+        threading.Event().wait(0.005)
+    resolver.block.set()
+    for thread in threads:
+        thread.join(5)
+    assert len(results) == 8
+    assert {r.forward_confirmed for r in results} == {True}
+    assert resolver.calls.count(("ptr", "198.51.100.41")) == 1
+
+
+def test_busy_look_up_slots_fail_fast_instead_of_queueing_forever(resolver):
+    resolver.blocking = True
+    enricher = Enricher(resolver=resolver, timeout=0.05, max_concurrent=1)
+    try:
+        enricher.enrich(a_hit("198.51.100.41"))  # holds the only slot until released
+        assert enricher.enrich(a_hit("198.51.100.66")).reverse_dns is None
+    finally:
+        resolver.block.set()
