@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-
 from mailbeacon.devservers.microsoft import DEFAULT_CLIENT_ID, serve_microsoft_standin
 
 WORK = "sam.seller@contoso.onmicrosoft.com"

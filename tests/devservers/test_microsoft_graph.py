@@ -6,7 +6,6 @@ from urllib.parse import quote
 
 import pytest
 import requests
-
 from mailbeacon.devservers.microsoft import serve_microsoft_standin
 
 WORK = "sam.seller@contoso.onmicrosoft.com"
@@ -373,3 +372,38 @@ def test_a_token_from_msal_sign_in_reads_the_mailbox(ms):
 
     assert response.status_code == 200
     assert response.json()["value"] == []
+
+
+def test_with_normalisation_switched_off_an_html_body_comes_back_as_written(ms, graph):
+    ms.state.normalise_html = False
+    draft = create_draft(graph)
+
+    content = graph("GET", f"/me/messages/{draft['id']}").json()["body"]["content"]
+
+    assert content == draft_payload()["body"]["content"]
+
+
+def test_a_text_body_preference_converts_html_to_text(ms, graph):
+    draft = create_draft(graph)
+
+    response = graph("GET", f"/me/messages/{draft['id']}", headers={"Prefer": 'outlook.body-content-type="text"'})
+
+    assert response.json()["body"] == {"contentType": "text", "content": "Hello x"}
+    assert response.headers["Preference-Applied"] == 'outlook.body-content-type="text"'
+
+
+def test_well_known_folders_are_listed_with_their_counts(ms, graph):
+    create_draft(graph)
+
+    folders = {f["displayName"]: f for f in graph("GET", "/me/mailFolders").json()["value"]}
+
+    assert {"Inbox", "Drafts", "Sent Items", "Deleted Items"} <= set(folders)
+    assert folders["Drafts"]["totalItemCount"] == 1
+
+
+def test_the_userinfo_endpoint_from_discovery_answers_for_a_graph_token(ms, graph):
+    config = ms.http_session().get(f"{ms.authority()}/v2.0/.well-known/openid-configuration").json()
+
+    info = graph("GET", config["userinfo_endpoint"]).json()
+
+    assert info["email"] == WORK and info["name"] == "Sam Seller"

@@ -6,7 +6,6 @@ import warnings
 
 import pytest
 from authlib.deprecate import AuthlibDeprecationWarning
-
 from mailbeacon.devservers.microsoft import DEFAULT_CLIENT_ID, serve_microsoft_standin
 from mailbeacon.devservers.microsoft_directory import GRAPH_APP_ID, OFFICE_CLIENT_ID, AppRegistration
 
@@ -130,12 +129,13 @@ def test_on_behalf_of_passes_an_mfa_demand_up_as_interaction_required(ms):
 
 
 def test_on_behalf_of_from_a_public_client_is_refused(ms):
-    ms.state.directory.register_app(AppRegistration(client_id="11111111-2222-3333-4444-555555555555",
-                                                    display_name="public", app_id_uri="api://public"))
+    public_id = "11111111-2222-3333-4444-555555555555"
+    ms.state.directory.register_app(AppRegistration(client_id=public_id, display_name="public",
+                                                    app_id_uri="api://public"))
     sso = ms.state.mint_sso_token(WORK, audience="api://public")
 
     response = ms.http_session().post(f"{ms.authority()}/oauth2/v2.0/token", data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_id": "11111111-2222-3333-4444-555555555555",
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_id": public_id,
         "assertion": sso.token, "requested_token_use": "on_behalf_of", "scope": "Mail.Send",
     })
 

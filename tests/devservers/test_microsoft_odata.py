@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from mailbeacon.devservers.microsoft_odata import (
     GraphError,
     parse_count,
@@ -20,7 +19,7 @@ MESSAGE = {
     "subject": "Quarterly pricing",
     "internetMessageId": "<it's@example.com>",
     "isDraft": False,
-    "sentDateTime": dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc),
+    "sentDateTime": dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC),
     "categories": ["Tracked", "Customer"],
     "from": {"emailAddress": {"address": "sam@contoso.com", "name": "Sam"}},
     "singleValueExtendedProperties": [

@@ -7,11 +7,9 @@ import warnings
 import msal
 import pytest
 import requests
-
+from authlib.deprecate import AuthlibDeprecationWarning
 from mailbeacon.devservers.microsoft import DEFAULT_CLIENT_ID, serve_microsoft_standin
 from mailbeacon.devservers.microsoft_directory import CONSUMERS_TENANT_ID, GRAPH_APP_ID
-
-from authlib.deprecate import AuthlibDeprecationWarning
 
 with warnings.catch_warnings():
     # authlib.jose warns on import that it is deprecated in favour of joserfc; it still verifies JWTs,
@@ -272,7 +270,8 @@ def test_oidc_authority_and_instance_discovery_are_both_served(ms):
 
 
 def test_discovery_of_an_unknown_tenant_fails_like_entra(ms):
-    raw = ms.http_session().get(f"{ms.authority('no-such-tenant.onmicrosoft.com')}/v2.0/.well-known/openid-configuration")
+    authority = ms.authority("no-such-tenant.onmicrosoft.com")
+    raw = ms.http_session().get(f"{authority}/v2.0/.well-known/openid-configuration")
 
     assert raw.status_code == 400
     assert raw.json()["error_codes"] == [90002]

@@ -188,7 +188,7 @@ class RunningStandin:
         self._thread.join(timeout=5)
         shutil.rmtree(self._workdir, ignore_errors=True)
 
-    def __enter__(self) -> "RunningStandin":
+    def __enter__(self) -> RunningStandin:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

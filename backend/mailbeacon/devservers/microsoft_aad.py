@@ -52,7 +52,7 @@ class AADError(Exception):
     def body(self, *, base_url: str, now: float, correlation_id: str | None) -> dict[str, Any]:
         trace_id = str(uuid.uuid4())
         correlation = correlation_id or str(uuid.uuid4())
-        stamp = dt.datetime.fromtimestamp(now, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
         body: dict[str, Any] = {
             "error": self.error,
             "error_description": (

@@ -7,7 +7,8 @@ Client secrets are accepted here but never echoed back.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 

@@ -6,8 +6,8 @@ driven by a test. Every original authorize parameter travels back as a hidden fi
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from html import escape
-from typing import Iterable, Mapping
 
 from .microsoft_directory import AppRegistration, User
 
@@ -89,5 +89,6 @@ def render_form_post(redirect_uri: str, fields: Mapping[str, str]) -> str:
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Working...</title></head>
 <body onload="document.forms[0].submit()">
-<form id="form_post" method="post" action="{escape(redirect_uri)}">{inputs}<noscript><button>Continue</button></noscript></form>
+<form id="form_post" method="post" action="{escape(redirect_uri)}">{inputs}
+<noscript><button>Continue</button></noscript></form>
 </body></html>"""

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 # Microsoft's fixed identifiers. They appear in real tokens, so code under test may rely on them.
@@ -166,7 +167,7 @@ class Directory:
     apps: dict[str, AppRegistration] = field(default_factory=dict)
 
     @classmethod
-    def with_defaults(cls) -> "Directory":
+    def with_defaults(cls) -> Directory:
         directory = cls()
         directory.add_tenant(Tenant(CONSUMERS_TENANT_ID, "live.com", "Microsoft accounts"))
         contoso = directory.add_tenant(
@@ -270,6 +271,4 @@ class Directory:
                 return False
         if app.sign_in_audience != "AzureADandPersonalMicrosoftAccount" and user.kind == "personal":
             return False
-        if app.sign_in_audience == "AzureADMyOrg" and user.tid != app.home_tenant_id:
-            return False
-        return True
+        return not (app.sign_in_audience == "AzureADMyOrg" and user.tid != app.home_tenant_id)

@@ -8,7 +8,8 @@ served too, for a client that passes its URL as msal's `instance_discovery`.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, jsonify, request
@@ -204,7 +205,7 @@ def _check_request(state: MicrosoftState, tenant_path: str, params: Mapping[str,
     return app
 
 
-def _validate_scopes(state: MicrosoftState, tenant_path: str, params: Mapping[str, str]) -> ScopeRequest:
+def _validate_scopes(state: MicrosoftState, tenant_path: str, params: Mapping[str, str]) -> None:
     if params.get("response_type") != "code":
         raise AADError("unsupported_response_type", 700054,
                        f"response_type '{params.get('response_type')}' is not enabled for the application.")
@@ -220,7 +221,6 @@ def _validate_scopes(state: MicrosoftState, tenant_path: str, params: Mapping[st
     for resource, items in scopes.by_resource.items():  # authorize may consent to several resources at once
         resolve_target(ScopeRequest(scopes.oidc, {resource: items}), state.directory, tenant_label=tenant_path,
                        granted=set())
-    return scopes
 
 
 def _choose_account(candidates: list[User], params: Mapping[str, str]) -> User | None:
@@ -239,7 +239,7 @@ def _authorize(
 ) -> Response:
     app = _check_request(state, tenant_path, params)
     try:
-        scopes = _validate_scopes(state, tenant_path, params)
+        _validate_scopes(state, tenant_path, params)
     except AADError as error:
         return _redirect_error(state, params, error)
     # Work accounts first, then in the order they were added: the default account is the first one.

@@ -12,8 +12,9 @@ from __future__ import annotations
 import email.utils
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .microsoft_directory import User
 from .microsoft_messages import DEFAULT_PROPERTIES, DRAFT_ONLY, WRITABLE, StoredMessage, new_id
@@ -46,7 +47,9 @@ def _body_read_error(detail: str) -> GraphError:
 def recipients(value: Any, field_name: str) -> list[dict[str, Any]]:
     """Validate Graph recipients: `[{"emailAddress": {"address": "...", "name": "..."}}]`."""
     if not isinstance(value, list):
-        raise _body_read_error(f"Cannot read a value of type 'Collection(microsoft.graph.recipient)' for '{field_name}'.")
+        raise _body_read_error(
+            f"Cannot read a value of type 'Collection(microsoft.graph.recipient)' for '{field_name}'."
+        )
     parsed = []
     for item in value:
         address = item.get("emailAddress") if isinstance(item, dict) else None
@@ -329,7 +332,7 @@ def _custom_headers(raw: Any) -> list[tuple[str, str]]:
         raise _body_read_error("internetMessageHeaders must be a collection.")
     parsed = []
     for item in raw:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("value"), str):
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("name", "value")):
             raise _body_read_error("Each internet message header needs a string name and value.")
         if not item["name"].lower().startswith("x-"):
             raise GraphError(

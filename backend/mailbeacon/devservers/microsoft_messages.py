@@ -48,11 +48,11 @@ def new_id(prefix: str) -> str:
 def iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
-    return dt.datetime.fromtimestamp(int(timestamp), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(int(timestamp), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _as_datetime(timestamp: float | None) -> dt.datetime | None:
-    return None if timestamp is None else dt.datetime.fromtimestamp(int(timestamp), dt.timezone.utc)
+    return None if timestamp is None else dt.datetime.fromtimestamp(int(timestamp), dt.UTC)
 
 
 def normalise_extended_id(raw: str) -> tuple[str, str]:

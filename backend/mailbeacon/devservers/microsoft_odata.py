@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 
 class GraphError(Exception):
@@ -26,7 +27,8 @@ class GraphError(Exception):
 
 
 def unknown_property(name: str, type_name: str = "microsoft.graph.message") -> GraphError:
-    return GraphError(400, "RequestBroker--ParseUri", f"Could not find a property named '{name}' on type '{type_name}'.")
+    message = f"Could not find a property named '{name}' on type '{type_name}'."
+    return GraphError(400, "RequestBroker--ParseUri", message)
 
 
 def _invalid_filter(detail: str) -> GraphError:
@@ -50,7 +52,7 @@ _FUNCTIONS = {"startswith", "endswith", "contains"}
 
 def parse_datetime(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _tokenize(text: str) -> list[tuple[str, Any]]:

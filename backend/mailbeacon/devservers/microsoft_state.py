@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .microsoft_directory import DEFAULT_CLIENT_ID, GRAPH_APP_ID, OFFICE_CLIENT_ID, Directory, User
 from .microsoft_grants import Grants
@@ -144,8 +145,10 @@ class MicrosoftState:
         with self.lock:
             owner = user if isinstance(user, User) else self.directory.user(user)
             if owner.oid not in self.mailboxes:
-                self.mailboxes[owner.oid] = Mailbox(owner, normalise_html=self.normalise_html)
-            return self.mailboxes[owner.oid]
+                self.mailboxes[owner.oid] = Mailbox(owner)
+            box = self.mailboxes[owner.oid]
+            box.normalise_html = self.normalise_html  # the switch may be flipped after the mailbox exists
+            return box
 
     # --- identity switches ------------------------------------------------------------------------
     def require_interaction(self, user: str, reason: str = "mfa") -> None:

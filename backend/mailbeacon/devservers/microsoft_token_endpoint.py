@@ -11,8 +11,9 @@ import binascii
 import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import unquote_plus
 
 from .microsoft_aad import (
@@ -21,8 +22,8 @@ from .microsoft_aad import (
     consent_required,
     covers,
     graph_preconsent,
-    missing_parameter,
     mfa_required,
+    missing_parameter,
     qualified,
     resolve_target,
 )
@@ -318,4 +319,4 @@ def record_consent(state: MicrosoftState, app: AppRegistration, user: User, scop
 
 
 def _entra_date(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%m/%d/%Y %H:%M:%S")
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%m/%d/%Y %H:%M:%S")

@@ -13,8 +13,9 @@ import hashlib
 import json
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -49,7 +50,7 @@ class SigningKey:
 
     def __init__(self, common_name: str = "accounts.standin.invalid") -> None:
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         cert = (
             x509.CertificateBuilder()
