@@ -192,3 +192,30 @@ def test_hits_without_any_time_are_judged_alone(networks):
 
 def test_an_empty_message_has_no_verdicts(networks):
     assert classify_message([], networks) == []
+
+
+def test_a_double_click_plus_safe_links_checking_it_is_not_a_burst(networks):
+    hits = [click("first", 5000.0, 1, ua=EDGE, ip="203.0.113.61"),
+            click("check", 5000.1, 1, ip="40.107.22.7"),
+            click("second", 5000.3, 1, ua=EDGE, ip="203.0.113.61")]
+    assert kinds(hits, networks) == {"first": "human", "check": "scanner", "second": "human"}
+
+
+def test_one_link_requested_three_times_from_one_source_is_a_scanner(networks):
+    hits = [click(f"r{i}", 5000.0 + i * 0.5, 1) for i in range(3)]
+    verdicts = classify_message(hits, networks)
+    assert {v.kind for v in verdicts} == {"scanner"}
+    assert "requests for one link" in verdicts[0].reason
+
+
+def test_a_paced_scan_of_every_link_is_still_a_scan(networks):
+    # Three seconds apart: never a burst by gap, but all four links inside ten seconds.
+    hits = [click(f"l{i}", 7200.0 + i * 3.0, i, links=4) for i in range(4)]
+    verdicts = classify_message(hits, networks)
+    assert {v.kind for v in verdicts} == {"scanner"}
+    assert "every link in the message (4)" in verdicts[0].reason
+
+
+def test_a_reader_working_through_three_links_over_minutes_is_human(networks):
+    hits = [click(f"l{i}", 7200.0 + i * 45.0, i, links=3) for i in range(3)]
+    assert set(kinds(hits, networks).values()) == {"human"}

@@ -260,3 +260,10 @@ def test_outlook_desktop_open_minutes_after_sending_is_human(networks):
 def test_headers_are_matched_case_insensitively(networks):
     hit = a_click(headers={"accept-language": "fr"}, user_agent=OLD_CHROME)
     assert kind(hit, networks) == "human"  # only the stale version remains: one weak signal
+
+
+def test_hits_built_by_the_worker_are_normalised_like_parsed_ones(networks):
+    assert kind(a_click(method="get"), networks) == "human"
+    assert kind(a_click(method=""), networks) == "human"
+    hit = an_open(user_agent=OUTLOOK, ip="::ffff:198.51.100.44", sender_last_ip="198.51.100.44")
+    assert kind(hit, networks) == "self"

@@ -24,6 +24,9 @@ from .hitfacts import HitFacts
 BURST_GAP = 2.0
 # Two different links this close together are beyond a person's hands.
 TIGHT_PAIR = 1.0
+# Some gateways pace their clicks; every link of a message of three or more, all within this
+# window, is still one scan (a reader goes back and forth between the mail and the pages).
+EVERY_LINK_WINDOW = 10.0
 # A gateway renders the body while it clicks: opens this close to a burst are its doing.
 OPEN_NEAR_BURST = 2.0
 # Hits this close to a trap-link click come from the same scan…
@@ -111,7 +114,22 @@ def _click_bursts(hits: Sequence[HitFacts], verdicts: list[Verdict], indexes: Se
         description = _describe_burst(hits, [i for _, i in group], group[-1][0] - group[0][0])
         if description:
             bursts.append(_Burst(tuple(i for _, i in group), group[0][0], group[-1][0], description))
+    bursts.extend(_paced_scans(hits, clicks))
     return bursts
+
+
+def _paced_scans(hits: Sequence[HitFacts], clicks: list[tuple[float, int]]) -> list[_Burst]:
+    """Every link of a message of three or more, clicked within EVERY_LINK_WINDOW."""
+    found = []
+    for start, (first, _) in enumerate(clicks):
+        window = [(t, i) for t, i in clicks[start:] if t - first <= EVERY_LINK_WINDOW]
+        links = {hits[i].link for _, i in window if hits[i].link is not None}
+        total = max((hits[i].links_in_message or 0 for _, i in window), default=0)
+        if total >= 3 and len(links) >= total:
+            span = window[-1][0] - first
+            found.append(_Burst(tuple(i for _, i in window), first, window[-1][0],
+                                f"every link in the message ({total}) clicked within {span:.1f} s"))
+    return found
 
 
 def _describe_burst(hits: Sequence[HitFacts], members: list[int], span: float) -> str | None:
@@ -124,8 +142,13 @@ def _describe_burst(hits: Sequence[HitFacts], members: list[int], span: float) -
     totals = [hits[i].links_in_message for i in members if hits[i].links_in_message]
     if len(links) >= 2 and totals and len(links) >= max(totals):
         return f"every link in the message ({len(links)}) clicked within {span:.1f} s"
-    if len(members) >= 3:
-        return f"{len(members)} clicks within {span:.1f} s"
+    if len(links) >= 2 and len(members) >= 3:
+        return f"{len(members)} clicks on {len(links)} links within {span:.1f} s"
+    # One link requested again and again: a person's double click plus Safe Links checking it
+    # as they click makes three requests from two addresses; a scanner repeats from one.
+    sources = {(hits[i].ip, hits[i].user_agent) for i in members}
+    if len(members) >= 4 or (len(members) >= 3 and len(sources) == 1):
+        return f"{len(members)} requests for one link within {span:.1f} s"
     if len(links) >= 2 and span <= TIGHT_PAIR:
         return f"{len(links)} different links clicked within {span:.1f} s"
     since = [hits[i].seconds_since_sent for i in members if hits[i].seconds_since_sent is not None]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .hitfacts import HitFacts
+from .netlists import address_to_int
 from .networks import Networks
 from .useragents import Agent, parse_user_agent
 
@@ -172,7 +173,8 @@ def _sender_themself(hit: HitFacts, ev: Evidence, networks: Networks) -> Verdict
     if ago is not None and -SELF_VIEW_SKEW <= ago <= SELF_VIEW_WINDOW:
         return _verdict(hit, "self", f"the sender was viewing this message {max(ago, 0):.0f} s before",
                         ev, agent.name)
-    if hit.ip and hit.sender_last_ip and hit.ip == hit.sender_last_ip:
+    own = address_to_int(hit.sender_last_ip) if hit.sender_last_ip else None
+    if own is not None and address_to_int(hit.ip or "") == own:
         # Relays and proxies put thousands of people behind one address; equality there is chance.
         if not ev.categories & _SHARED_EGRESS:
             return _verdict(hit, "self", "from the sender's own recent address", ev, agent.name)
@@ -192,7 +194,7 @@ def _unfurler(hit: HitFacts, ev: Evidence, networks: Networks) -> Verdict | None
     agent = ev.agent
     if agent.role == "preview":
         return _verdict(hit, "preview", f"link preview by {agent.name}", client=agent.name)
-    if hit.hit == "click" and agent.role in ("gmail_image_proxy", "yahoo_proxy"):
+    if hit.hit == "click" and agent.role in ("gmail_image_proxy", "mail_proxy"):
         # A mail provider's proxy fetching a link is it building a preview, not the reader clicking.
         return _verdict(hit, "preview", f"{agent.name}'s proxy fetched the link", client=agent.name)
     return None
@@ -200,8 +202,9 @@ def _unfurler(hit: HitFacts, ev: Evidence, networks: Networks) -> Verdict | None
 
 def _not_a_plain_get(hit: HitFacts, ev: Evidence, networks: Networks) -> Verdict | None:
     """Browsers and mail clients GET a pixel or a link; HEAD is a checker asking whether it exists."""
-    if hit.method != "GET":
-        return _verdict(hit, "scanner", f"{hit.method} request: people's software fetches with GET")
+    method = (hit.method or "GET").strip().upper()
+    if method != "GET":
+        return _verdict(hit, "scanner", f"{method} request: people's software fetches with GET")
     return None
 
 
@@ -246,9 +249,9 @@ def _mail_proxies(hit: HitFacts, ev: Evidence, networks: Networks) -> Verdict | 
     if agent.role == "gmail_image_proxy" and is_open:
         return _verdict(hit, "proxy_open", "Gmail's image proxy fetched the pixel: a real open, "
                         "device and place hidden" + _outside(hit, ev, "google"), ev, "Gmail")
-    if agent.role == "yahoo_proxy" and is_open:
-        return _verdict(hit, "proxy_open", "Yahoo Mail's proxy fetched the pixel: a real open, "
-                        "device and place hidden", ev, "Yahoo Mail")
+    if agent.role == "mail_proxy" and is_open:
+        return _verdict(hit, "proxy_open", f"{agent.name}'s image proxy fetched the pixel: a real "
+                        "open, device and place hidden", ev, agent.name)
     if agent.role == "gmail_prefetch":
         if not is_open:
             return _verdict(hit, "scanner", "Gmail's prefetcher fetched a link")

@@ -22,7 +22,7 @@ AgentRole = Literal[
     "bare_mozilla",  # exactly "Mozilla/5.0": Apple's Mail Privacy Protection fetcher, or a lazy script
     "gmail_image_proxy",  # GoogleImageProxy: Gmail showing the message to its reader
     "gmail_prefetch",  # Gmail fetching images before its UI displays the message
-    "yahoo_proxy",  # Yahoo Mail's proxy
+    "mail_proxy",  # another provider's image proxy (Yahoo Mail, Outlook.com)
     "background_fetch",  # an OS mail daemon syncing in the background (iOS dataaccessd)
     "preview",  # a chat or social app unfurling a link
     "security_scanner",  # a mail-security product naming itself
@@ -54,6 +54,14 @@ class Agent:
 GMAIL_PREFETCH_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/42.0.2311.135 Safari/537.36 Edge/12.246 Mozilla/5.0"
+)
+
+# Mail providers' image proxies other than Gmail's: a fetch of the pixel is the reader opening.
+_MAIL_PROXIES: tuple[tuple[str, str], ...] = (
+    ("yahoomailproxy", "Yahoo Mail"),
+    ("yahoo mailproxy", "Yahoo Mail"),
+    ("yahoocachesystem", "Yahoo Mail"),
+    ("outlookimageproxy", "Outlook"),
 )
 
 # Link unfurlers identify themselves; the token is matched case-insensitively anywhere in the UA.
@@ -219,8 +227,9 @@ def parse_user_agent(user_agent: str | None) -> Agent:
         return Agent("gmail_image_proxy", "Gmail", "proxy")
     if _is_gmail_prefetch(ua):
         return Agent("gmail_prefetch", "Gmail", "proxy")
-    if "yahoomailproxy" in low or "yahoo mailproxy" in low:
-        return Agent("yahoo_proxy", "Yahoo Mail", "proxy")
+    for token, name in _MAIL_PROXIES:
+        if token in low:
+            return Agent("mail_proxy", name, "proxy")
     if "dataaccessd" in low:
         # "iOS/16.5 (20F66) dataaccessd/1.0": the OS name leads, the device is not said.
         if low.startswith("ios/"):
