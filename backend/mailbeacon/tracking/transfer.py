@@ -124,7 +124,7 @@ def _decode_qp(body: bytes, eol: bytes) -> DecodedBody:
 def _encode_qp_edits(decoded: DecodedBody, edits: list[ByteEdit]) -> bytes:
     lines = decoded.qp_lines
     if not lines:
-        return qp_encode(splice(decoded.data, edits), decoded.eol, end_soft=False)
+        return qp_encode(splice(decoded.data, edits), decoded.eol, continues=False)
     dec_ends = [line.dec_end for line in lines]
     groups: list[list] = []  # [first line, last line, edits]
     for edit in edits:
@@ -142,8 +142,10 @@ def _encode_qp_edits(decoded: DecodedBody, edits: list[ByteEdit]) -> bytes:
         start, end = lines[first].dec_start, lines[last].dec_end
         shifted = [ByteEdit(e.start - start, e.end - start, e.data) for e in group_edits]
         out.append(decoded.body[cursor:lines[first].enc_start])
+        # More encoded lines follow: the chunk must end on a line break, soft if not hard.
+        continues = last < len(lines) - 1 or lines[last].soft
         out.append(qp_encode(splice(decoded.data[start:end], shifted), decoded.eol,
-                             end_soft=lines[last].soft))
+                             continues=continues))
         cursor = lines[last].enc_next
     out.append(decoded.body[cursor:])
     return b"".join(out)
@@ -153,11 +155,11 @@ _QP_SAFE = frozenset(range(33, 127)) - {ord("=")}
 _HEX = [f"={b:02X}".encode() for b in range(256)]
 
 
-def qp_encode(data: bytes, eol: bytes, *, end_soft: bool) -> bytes:
+def qp_encode(data: bytes, eol: bytes, *, continues: bool) -> bytes:
     """Quoted-printable for `data`, whose hard line breaks are `eol`.
 
-    With `end_soft` the result ends in a soft line break, because the original line it replaces
-    continued on the next encoded line.
+    With `continues` the result ends on a line break (a soft one unless `data` ends with `eol`),
+    because original encoded lines follow it.
     """
     out = bytearray()
     segments = data.split(eol)
@@ -166,7 +168,8 @@ def qp_encode(data: bytes, eol: bytes, *, end_soft: bool) -> bytes:
         line = bytearray()
         for index, byte in enumerate(segment):
             at_end = index == len(segment) - 1
-            if byte in _QP_SAFE or (byte in (9, 32) and not (at_end and not (is_last and end_soft))):
+            # Whitespace right before a hard break or the end would be taken for padding.
+            if byte in _QP_SAFE or (byte in (9, 32) and not (at_end and not (is_last and continues))):
                 token = bytes((byte,))
             else:
                 token = _HEX[byte]
@@ -177,7 +180,7 @@ def qp_encode(data: bytes, eol: bytes, *, end_soft: bool) -> bytes:
         if not is_last:
             out += line + eol
         elif line:
-            out += line + (b"=" + eol if end_soft else b"")
+            out += line + (b"=" + eol if continues else b"")
     return bytes(out)
 
 
