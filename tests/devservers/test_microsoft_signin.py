@@ -298,3 +298,15 @@ def test_plain_requests_trusts_the_standin_with_verify_ca_bundle(ms):
     assert response.json()["token_endpoint"] == f"{ms.base_url}/common/oauth2/v2.0/token"
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(f"{ms.authority()}/v2.0/.well-known/openid-configuration", verify=True)
+
+
+def test_msal_verify_parameter_trusts_the_ca_bundle_when_the_environment_does_not_override_it(ms, monkeypatch):
+    # requests lets these variables win over a Session's verify, which is what msal's verify= sets.
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    app = msal.ConfidentialClientApplication(
+        DEFAULT_CLIENT_ID, client_credential="standin-client-secret", authority=ms.authority(),
+        instance_discovery=False, verify=ms.ca_bundle,
+    )
+
+    assert "access_token" in ms.sign_in_with_msal(app, SCOPES, account=WORK)

@@ -9,6 +9,10 @@
 msal refuses plain-HTTP authorities, so the server always speaks TLS with a certificate from a CA made
 at start (trustme); `ca_bundle` is that CA's PEM for `verify=`. Nothing is patched in the client: the
 server speaks the protocol.
+
+Beware: msal's own `verify=` sets a requests Session's `verify`, which requests lets the environment's
+REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override. Where those are set (CI images often set them), hand msal
+`http_client=` a session built like `http_session()` instead.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .microsoft_directory import DEFAULT_CLIENT_ID, GRAPH_APP_ID, OFFICE_CLIENT_ID, Directory, User
+from .microsoft_directory import DEFAULT_CLIENT_ID, GRAPH_APP_ID, OFFICE_CLIENT_ID, Directory, Tenant, User
 from .microsoft_grants import Grants
 from .microsoft_mailbox import Mailbox, as_recipients
 from .microsoft_messages import StoredMessage
@@ -49,46 +49,63 @@ def _candidates(operation: str) -> list[str]:
 
 
 class FaultPlan:
-    """Failures and delays waiting for the next calls of an operation."""
+    """Failures and delays waiting for the next calls of an operation.
+
+    It has its own lock because tests arm it directly from their thread while requests consume it.
+    """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._failures: dict[str, list[Fault]] = {}
         self._delays: dict[str, float] = {}
 
     def fail_next(self, operation: str, times: int = 1, *, status: int = 429, retry_after: int | None = None) -> None:
+        """Answer the next `times` calls of `operation` with `status` (429/503 get a Retry-After)."""
         if times < 1:
             raise ValueError("times must be at least 1")
         if retry_after is None and status in (429, 503):
             retry_after = 1
-        self._failures.setdefault(operation, []).append(Fault(status, times, retry_after))
+        with self._lock:
+            self._failures.setdefault(operation, []).append(Fault(status, times, retry_after))
 
     def slow(self, operation: str, seconds: float) -> None:
-        if seconds <= 0:
-            self._delays.pop(operation, None)
-        else:
-            self._delays[operation] = seconds
+        """Delay every call of `operation` by `seconds` until set to 0."""
+        with self._lock:
+            if seconds <= 0:
+                self._delays.pop(operation, None)
+            else:
+                self._delays[operation] = seconds
 
     def take(self, operation: str) -> Fault | None:
         """The failure to answer this call with, if one is pending; consumes one occurrence."""
-        for name in _candidates(operation):
-            queue = self._failures.get(name)
-            if queue:
-                fault = queue[0]
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    queue.pop(0)
-                return Fault(fault.status, 1, fault.retry_after)
+        with self._lock:
+            for name in _candidates(operation):
+                queue = self._failures.get(name)
+                if queue:
+                    fault = queue[0]
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
+                        queue.pop(0)
+                    return Fault(fault.status, 1, fault.retry_after)
         return None
 
     def delay_for(self, operation: str) -> float:
-        return next((self._delays[n] for n in _candidates(operation) if n in self._delays), 0.0)
+        with self._lock:
+            return next((self._delays[n] for n in _candidates(operation) if n in self._delays), 0.0)
 
     def clear(self) -> None:
-        self._failures.clear()
-        self._delays.clear()
+        with self._lock:
+            self._failures.clear()
+            self._delays.clear()
 
 
 class MicrosoftState:
+    """Directory, grants, mailboxes, clock and faults of one stand-in, with the switches as methods.
+
+    Plain attributes are switches too: `auto_approve`, `access_token_lifetime` (seconds; msal treats
+    under 300 as already expired, which forces a refresh), `draft_sync_lag`, `normalise_html`.
+    """
+
     def __init__(self, *, auto_approve: bool = False, access_token_lifetime: int = DEFAULT_ACCESS_TOKEN_LIFETIME,
                  base_url: str = "https://127.0.0.1") -> None:
         self.lock = threading.RLock()
@@ -121,12 +138,10 @@ class MicrosoftState:
 
     def before_call(self, operation: str) -> Fault | None:
         """Apply the slow-down set for an operation, then return the failure it must answer with, if any."""
-        with self.lock:
-            delay = self.faults.delay_for(operation)
+        delay = self.faults.delay_for(operation)
         if delay:
-            time.sleep(delay)  # outside the lock: a slow call must not stall the others
-        with self.lock:
-            return self.faults.take(operation)
+            time.sleep(delay)  # outside `lock`: a slow call must not stall the others
+        return self.faults.take(operation)
 
     # --- directory --------------------------------------------------------------------------------
     def user(self, upn_or_oid: str) -> User:
@@ -137,7 +152,7 @@ class MicrosoftState:
         with self.lock:
             return self.directory.add_user(upn, display_name, kind=kind, tenant=tenant)  # type: ignore[arg-type]
 
-    def add_tenant(self, domain: str, display_name: str | None = None, tenant_id: str | None = None):
+    def add_tenant(self, domain: str, display_name: str | None = None, tenant_id: str | None = None) -> Tenant:
         with self.lock:
             return self.directory.create_tenant(domain, display_name, tenant_id)
 
@@ -152,7 +167,8 @@ class MicrosoftState:
 
     # --- identity switches ------------------------------------------------------------------------
     def require_interaction(self, user: str, reason: str = "mfa") -> None:
-        """The next silent token request (refresh, OBO) for the user gets `interaction_required`."""
+        """Silent token requests (refresh, OBO) for the user get `interaction_required` (MFA, AADSTS50076)
+        until the user signs in interactively again."""
         with self.lock:
             self.grants.interaction_required[self.directory.user(user).oid] = reason
 
