@@ -74,6 +74,10 @@ def header_property_id(name: str) -> str:
     return f"String {{{PS_INTERNET_HEADERS}}} Name {name}"
 
 
+def _copy_recipients(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"emailAddress": dict(item["emailAddress"])} for item in items]
+
+
 def _html_to_text(content: str) -> str:
     without_tags = re.sub(r"(?is)<(script|style|head)\b.*?</\1>|<[^>]+>", " ", content)
     return re.sub(r"\s+", " ", html.unescape(without_tags)).strip()
@@ -146,9 +150,6 @@ class StoredMessage:
         return [{"name": n, "value": v} for n, v in pairs]
 
     # --- Graph JSON -------------------------------------------------------------------------------
-    def _recipient_list(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [dict(item) for item in items]
-
     def owner(self) -> dict[str, Any]:
         return {"emailAddress": {"name": self.owner_name, "address": self.owner_address}}
 
@@ -184,10 +185,10 @@ class StoredMessage:
             "uniqueBody": {"contentType": body_type, "content": content},
             "sender": sender,
             "from": sender,
-            "toRecipients": self._recipient_list(self.to),
-            "ccRecipients": self._recipient_list(self.cc),
-            "bccRecipients": self._recipient_list(self.bcc),
-            "replyTo": self._recipient_list(self.reply_to),
+            "toRecipients": _copy_recipients(self.to),
+            "ccRecipients": _copy_recipients(self.cc),
+            "bccRecipients": _copy_recipients(self.bcc),
+            "replyTo": _copy_recipients(self.reply_to),
             "flag": dict(self.flag),
             "internetMessageHeaders": self.internet_message_headers(),
         }
