@@ -207,3 +207,15 @@ def test_directory_ip2asn_table_becomes_the_networks_asn_table(tmp_path):
     assert networks.asn_table is not None
     assert networks.asn_table.lookup("1.0.0.1") == 13335
     assert Networks.load(None).asn_table is None
+
+
+def test_fingerprint_changes_when_a_list_file_is_replaced_and_not_otherwise(tmp_path):
+    empty = Networks.fingerprint(tmp_path)
+    (tmp_path / "README.md").write_text("notes")
+    assert Networks.fingerprint(tmp_path) == empty  # not a list file
+    (tmp_path / "apple-egress.csv").write_text("172.224.224.0/27,GB,GB-EN,London,\n")
+    first = Networks.fingerprint(tmp_path)
+    assert first != empty and Networks.fingerprint(tmp_path) == first
+    (tmp_path / "apple-egress.csv").write_text("172.224.224.0/27,GB,GB-EN,London,\n172.224.224.32/27,GB,GB-EN,London,\n")
+    assert Networks.fingerprint(tmp_path) != first
+    assert Networks.fingerprint(tmp_path / "missing") == Networks.fingerprint(None)

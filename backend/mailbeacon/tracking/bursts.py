@@ -14,6 +14,7 @@ person's own address.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -52,14 +53,21 @@ def apply_message_rules(hits: Sequence[HitFacts], evidence: Sequence[Evidence],
     """Re-classify, in place, the verdicts at `indexes` (one message's hits)."""
     times = _clock(hits, indexes)
     _around_trap_link(hits, verdicts, indexes, times)
-    for burst in _click_bursts(hits, verdicts, indexes, times):
+    bursts = _click_bursts(hits, verdicts, indexes, times)
+    # Each hit is marked once, by the first burst that holds it: a long scan is not news twice.
+    reasons: dict[int, str] = {}
+    for burst in bursts:
         for index in burst.members:
-            _mark(verdicts, index, f"part of a burst: {burst.description}")
-        for index in indexes:
-            t = times.get(index)
-            if (hits[index].hit == "open" and t is not None and verdicts[index].kind in ("human", "unknown")
-                    and burst.first - OPEN_NEAR_BURST <= t <= burst.last + OPEN_NEAR_BURST):
-                _mark(verdicts, index, f"rendered by the scan that clicked links then ({burst.description})")
+            reasons.setdefault(index, f"part of a burst: {burst.description}")
+    opens = [i for i in indexes if hits[i].hit == "open" and i in times
+             and verdicts[i].kind in ("human", "unknown")]
+    for index in opens:
+        for burst in bursts:
+            if burst.first - OPEN_NEAR_BURST <= times[index] <= burst.last + OPEN_NEAR_BURST:
+                reasons.setdefault(index, f"rendered by the scan that clicked links then ({burst.description})")
+                break
+    for index, why in reasons.items():
+        _mark(verdicts, index, why)
     _office_handoffs(hits, evidence, verdicts, indexes, times)
 
 
@@ -120,16 +128,36 @@ def _click_bursts(hits: Sequence[HitFacts], verdicts: list[Verdict], indexes: Se
 
 def _paced_scans(hits: Sequence[HitFacts], clicks: list[tuple[float, int]]) -> list[_Burst]:
     """Every link of a message of three or more, clicked within EVERY_LINK_WINDOW."""
-    found = []
+    # Overlapping qualifying windows are one scan: merge them, so a long scan is one burst.
+    spans: list[tuple[int, int, int, float]] = []  # (first, last position, links, tightest window)
+    times = [t for t, _ in clicks]
     for start, (first, _) in enumerate(clicks):
-        window = [(t, i) for t, i in clicks[start:] if t - first <= EVERY_LINK_WINDOW]
+        end = bisect.bisect_right(times, first + EVERY_LINK_WINDOW)
+        window = clicks[start:end]
         links = {hits[i].link for _, i in window if hits[i].link is not None}
         total = max((hits[i].links_in_message or 0 for _, i in window), default=0)
         if total >= 3 and len(links) >= total:
-            span = window[-1][0] - first
-            found.append(_Burst(tuple(i for _, i in window), first, window[-1][0],
-                                f"every link in the message ({total}) clicked within {span:.1f} s"))
+            tightest = _tightest_cover(hits, window, links)
+            if spans and start <= spans[-1][1]:
+                low, high, seen, best = spans[-1]
+                spans[-1] = (low, max(high, end - 1), max(seen, total), min(best, tightest))
+            else:
+                spans.append((start, end - 1, total, tightest))
+    found = []
+    for low, high, total, tightest in spans:
+        found.append(_Burst(tuple(i for _, i in clicks[low:high + 1]), times[low], times[high],
+                            f"every link in the message ({total}) clicked within {tightest:.1f} s"))
     return found
+
+
+def _tightest_cover(hits: Sequence[HitFacts], window: list[tuple[float, int]], links: set[int | None]) -> float:
+    # The window starts at a click; the scan of every link ends where the last new link appears.
+    seen: set[int | None] = set()
+    for t, i in window:
+        seen.add(hits[i].link)
+        if links <= seen:
+            return t - window[0][0]
+    return window[-1][0] - window[0][0]
 
 
 def _describe_burst(hits: Sequence[HitFacts], members: list[int], span: float) -> str | None:

@@ -153,6 +153,22 @@ class Networks:
             warnings=loader.warnings,
         )
 
+    @staticmethod
+    def fingerprint(directory: str | os.PathLike[str] | None) -> str:
+        """A cheap stamp of the directory's list files (names, sizes, modification times).
+
+        A worker polls this and calls load() again only when it changes, rather than
+        re-reading a large egress list on every tick. The refresh job should write each file
+        under a temporary name and rename it into place, so a half-written list is never seen.
+        """
+        stamp = hashlib.sha256()
+        if directory is not None and Path(directory).is_dir():
+            for path in sorted(Path(directory).iterdir()):
+                if path.is_file() and not path.name.startswith(".") and _Loader.understood(path):
+                    info = path.stat()
+                    stamp.update(f"{path.name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+        return stamp.hexdigest()[:16]
+
     def tags_for(self, ip: str | None) -> frozenset[str]:
         """Tags of every loaded list containing `ip` (empty for None or a malformed address)."""
         address = address_to_int(ip) if ip else None
@@ -206,11 +222,11 @@ class _Loader:
     def read_directory(self, directory: Path) -> None:
         self._replaced = set()  # tags this directory has already replaced (its files add up)
         for path in sorted(directory.iterdir()):
-            if path.is_file() and not path.name.startswith(".") and self._understood(path):
+            if path.is_file() and not path.name.startswith(".") and self.understood(path):
                 self._read(path)
 
     @staticmethod
-    def _understood(path: Path) -> bool:
+    def understood(path: Path) -> bool:
         name = path.name.lower()
         return name.endswith((".csv", ".json", *_LIST_SUFFIXES)) or (
             name.startswith("ip2asn") and name.endswith(".tsv"))

@@ -13,6 +13,7 @@ really opening the message.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -216,6 +217,16 @@ _BROWSERS: tuple[tuple[re.Pattern[str], str], ...] = (
 def parse_user_agent(user_agent: str | None) -> Agent:
     """Say what a User-Agent claims to be. Never raises."""
     ua = (user_agent or "").strip()
+    # A few hundred distinct agents make up nearly all traffic: remember them (Agent is frozen).
+    return _parse(ua) if len(ua) <= 1024 else _parse_uncached(ua)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(ua: str) -> Agent:
+    return _parse_uncached(ua)
+
+
+def _parse_uncached(ua: str) -> Agent:
     if not ua:
         return Agent("empty")
     low = ua.lower()
