@@ -35,13 +35,24 @@ USERINFO_EMAIL = "https://www.googleapis.com/auth/userinfo.email"
 REDIRECT_URI = "http://127.0.0.1:9/oauth/callback"
 
 
+class FakeClock:
+    """Stands in for ``time.time`` on the stand-in's state, so tests can age codes and tokens."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def verify_for(google: RunningStandin) -> str | bool:
     # Passed per request: requests ignores Session.verify when REQUESTS_CA_BUNDLE is set.
     return str(google.ca_path) if google.ca_path else True
 
 
 def discovery(google: RunningStandin) -> dict[str, Any]:
-    response = requests.get(f"{google.base_url}/.well-known/openid-configuration", verify=verify_for(google), timeout=10)
+    url = f"{google.base_url}/.well-known/openid-configuration"
+    response = requests.get(url, verify=verify_for(google), timeout=10)
     response.raise_for_status()
     return response.json()
 
@@ -127,7 +138,8 @@ def gmail_for(google: RunningStandin, credentials: Credentials) -> Any:
         return build("gmail", "v1", credentials=credentials, static_discovery=True, client_options=options)
     http = build_http()  # keeps googleapiclient's own settings (308 is not a redirect for uploads)
     http.ca_certs = str(google.ca_path)
-    return build("gmail", "v1", http=AuthorizedHttp(credentials, http=http), static_discovery=True, client_options=options)
+    authorized = AuthorizedHttp(credentials, http=http)
+    return build("gmail", "v1", http=authorized, static_discovery=True, client_options=options)
 
 
 def encode(raw: bytes) -> str:

@@ -86,7 +86,10 @@ def register_client(ctx: CallContext) -> Response:
     if uris is not None and not all(isinstance(uri, str) for uri in uris):
         raise AdminError("redirectUris must be a list of strings")
     client = ctx.state.register_client(
-        _field(body, "clientId", str), _field(body, "clientSecret", str), redirect_uris=uris, name=_field(body, "name", str, "")
+        _field(body, "clientId", str),
+        _field(body, "clientSecret", str),
+        redirect_uris=uris,
+        name=_field(body, "name", str, ""),
     )
     return json_response({"clientId": client.client_id, "redirectUris": client.redirect_uris, "name": client.name}, 201)
 
@@ -207,7 +210,13 @@ def mail_message(ctx: CallContext, email: str, id: str) -> Response:
     srcdoc = '<base target="_blank">' + html if html is not None else None
     headers = [(name, mime.header(message.parsed, name) or "") for name in ("From", "To", "Cc", "Subject", "Date")]
     return render(
-        "mail_message.html", policy=VIEWER_POLICY, account=account, message=message, headers=headers, srcdoc=srcdoc, text=text
+        "mail_message.html",
+        policy=VIEWER_POLICY,
+        account=account,
+        message=message,
+        headers=headers,
+        srcdoc=srcdoc,
+        text=text,
     )
 
 

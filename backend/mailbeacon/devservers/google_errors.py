@@ -48,7 +48,14 @@ class GoogleApiError(Exception):
         inner: dict[str, Any] = {
             "code": self.code,
             "message": self.message,
-            "errors": [{"message": self.errors_message or self.message, "domain": "global", "reason": self.reason, **self.error_fields}],
+            "errors": [
+                {
+                    "message": self.errors_message or self.message,
+                    "domain": "global",
+                    "reason": self.reason,
+                    **self.error_fields,
+                }
+            ],
             "status": self.status,
         }
         if self.details:

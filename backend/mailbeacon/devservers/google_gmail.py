@@ -63,7 +63,9 @@ def _metadata_only(ctx: CallContext, grant: Grant) -> bool:
 def _format(ctx: CallContext, grant: Grant) -> str:
     fmt = ctx.request.args.get("format", "full")
     if fmt not in MESSAGE_FORMATS:
-        raise invalid_argument(f"Invalid value at 'format' (type.googleapis.com/caribou.api.proto.MessageFormat), \"{fmt}\"")
+        raise invalid_argument(
+            f"Invalid value at 'format' (type.googleapis.com/caribou.api.proto.MessageFormat), \"{fmt}\""
+        )
     if fmt in ("full", "raw") and _metadata_only(ctx, grant):
         raise forbidden(f"Metadata scope doesn't allow format {fmt.upper()}")
     return fmt

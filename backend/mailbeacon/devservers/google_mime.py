@@ -237,7 +237,12 @@ def full_payload(message: EmailMessage, owner_id: str) -> dict[str, Any]:
 
 def metadata_payload(message: EmailMessage, metadata_headers: list[str]) -> dict[str, Any]:
     wanted = {name.casefold() for name in metadata_headers} if metadata_headers else None
-    return {"partId": "", "mimeType": message.get_content_type(), "filename": "", "headers": _headers_of(message, wanted)}
+    return {
+        "partId": "",
+        "mimeType": message.get_content_type(),
+        "filename": "",
+        "headers": _headers_of(message, wanted),
+    }
 
 
 def find_part_content(message: EmailMessage, part_id: str) -> bytes | None:

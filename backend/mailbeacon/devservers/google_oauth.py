@@ -21,6 +21,7 @@ ID_TOKEN_LIFETIME = 3600
 CONSENT_LIFETIME = 600
 _CHALLENGE_SHAPE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _PROMPTS = {"none", "consent", "select_account"}
+NO_STORE = {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", "Pragma": "no-cache"}
 
 
 def discovery(ctx: CallContext) -> Response:
@@ -52,6 +53,10 @@ def certs(ctx: CallContext) -> Response:
 
 
 # -- authorization ---------------------------------------------------------------------------------
+
+
+def _invalid_scopes(unknown: list[str]) -> str:
+    return f"Some requested scopes were invalid. {{invalid=[{', '.join(unknown)}]}}"
 
 
 def _error_page(status: int, error: str, message: str) -> Response:
@@ -87,7 +92,7 @@ def authorize(ctx: CallContext) -> Response:
         return fail("invalid_request", "Missing required parameter: scope")
     requested, unknown = scopes.normalise(params["scope"])
     if unknown:
-        return fail("invalid_scope", f"Some requested scopes were invalid. {{invalid=[{', '.join(unknown)}]}}")
+        return fail("invalid_scope", _invalid_scopes(unknown))
     challenge = params.get("code_challenge")
     method = params.get("code_challenge_method")
     if method is not None and method not in ("S256", "plain"):
@@ -268,8 +273,10 @@ def token(ctx: CallContext) -> Response:
                 raise OAuthError("invalid_request", "Missing required parameter: refresh_token")
             requested, unknown = scopes.normalise(form.get("scope", ""))
             if unknown:
-                raise OAuthError("invalid_scope", f"Some requested scopes were invalid. {{invalid=[{', '.join(unknown)}]}}")
-            issued = ctx.state.tokens.refresh(form["refresh_token"], client_id=client.client_id, requested_scopes=requested)
+                raise OAuthError("invalid_scope", _invalid_scopes(unknown))
+            issued = ctx.state.tokens.refresh(
+                form["refresh_token"], client_id=client.client_id, requested_scopes=requested
+            )
             nonce = None
         else:
             raise OAuthError("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
@@ -283,7 +290,7 @@ def token(ctx: CallContext) -> Response:
             body["refresh_token"] = issued.refresh_token
         if "openid" in issued.grant.scopes:
             body["id_token"] = _id_token(ctx, issued, nonce=nonce)
-    return json_response(body, headers={"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", "Pragma": "no-cache"})
+    return json_response(body, headers=NO_STORE)
 
 
 def revoke(ctx: CallContext) -> Response:

@@ -190,7 +190,8 @@ class GoogleState:
     def register_client(
         self, client_id: str, client_secret: str, *, redirect_uris: Iterable[str] | None = None, name: str = ""
     ) -> OAuthClient:
-        client = OAuthClient(client_id, client_secret, tuple(redirect_uris) if redirect_uris is not None else None, name)
+        uris = tuple(redirect_uris) if redirect_uris is not None else None
+        client = OAuthClient(client_id, client_secret, uris, name)
         with self.lock:
             self._clients[client_id] = client
         return client
