@@ -52,10 +52,9 @@ def apply_message_rules(hits: Sequence[HitFacts], evidence: Sequence[Evidence],
                         verdicts: list[Verdict], indexes: Sequence[int]) -> None:
     """Re-classify, in place, the verdicts at `indexes` (one message's hits)."""
     times = _clock(hits, indexes)
-    _around_trap_link(hits, verdicts, indexes, times)
+    # Each hit is marked once, by the first rule that catches it: a long scan is not news twice.
+    reasons = _around_trap_link(hits, verdicts, indexes, times)
     bursts = _click_bursts(hits, verdicts, indexes, times)
-    # Each hit is marked once, by the first burst that holds it: a long scan is not news twice.
-    reasons: dict[int, str] = {}
     for burst in bursts:
         for index in burst.members:
             reasons.setdefault(index, f"part of a burst: {burst.description}")
@@ -94,17 +93,19 @@ def _mark(verdicts: list[Verdict], index: int, why: str) -> None:
 
 
 def _around_trap_link(hits: Sequence[HitFacts], verdicts: list[Verdict], indexes: Sequence[int],
-                      times: dict[int, float]) -> None:
+                      times: dict[int, float]) -> dict[int, str]:
+    reasons: dict[int, str] = {}
     traps = [i for i in indexes if hits[i].honeypot and verdicts[i].kind != "self" and i in times]
     for trap in traps:
         for index in indexes:
-            if index == trap or index not in times:
+            if index == trap or index not in times or hits[index].honeypot:
                 continue
             gap = abs(times[index] - times[trap])
             same_agent = (hits[index].ip is not None and hits[index].ip == hits[trap].ip
                           and hits[index].user_agent == hits[trap].user_agent)
             if gap <= HONEYPOT_WINDOW or (same_agent and gap <= HONEYPOT_SAME_AGENT):
-                _mark(verdicts, index, f"{gap:.1f} s from a click on the hidden trap link")
+                reasons.setdefault(index, f"{gap:.1f} s from a click on the hidden trap link")
+    return reasons
 
 
 def _click_bursts(hits: Sequence[HitFacts], verdicts: list[Verdict], indexes: Sequence[int],

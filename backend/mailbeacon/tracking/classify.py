@@ -231,10 +231,10 @@ def _mail_filter_network(hit: HitFacts, ev: Evidence, networks: Networks) -> Ver
     """A published mail-filtering network decides even behind a browser user agent: Safe Links
     and Defender detonate mail in a sandboxed Chrome from Microsoft's ranges. It runs before the
     proxy rules so that a proxy's user agent borrowed by a gateway does not pass as an open."""
-    for source, tags, wording in (
-        ("address", ev.ip_tags, "from {}'s published network"),
-        ("reverse DNS", ev.rdns_tags, f"reverse DNS {hit.reverse_dns} (forward-confirmed) is {{}}"),
-        ("ASN", ev.asn_tags, f"AS{hit.asn} is {{}}"),
+    for tags, wording in (
+        (ev.ip_tags, "from {}'s published network"),
+        (ev.rdns_tags, f"reverse DNS {hit.reverse_dns} (forward-confirmed) is {{}}"),
+        (ev.asn_tags, f"AS{hit.asn} is {{}}"),
     ):
         vendors = [tag for tag in sorted(tags) if networks.category(tag) == "mail_security"]
         if vendors:
