@@ -35,6 +35,7 @@ def recover_abandoned() -> dict:
     id), so it is safe to put it back as soon as the worker that held it has no heartbeat any more.
     """
     from rq import Worker
+    from rq.executions import Execution
     from rq.job import Job
     from rq.registry import StartedJobRegistry
 
@@ -47,19 +48,24 @@ def recover_abandoned() -> dict:
              if not (w.hostname == here and w.pid and not _pid_alive(w.pid))}
     requeued = 0
     for name in queues.ALL_QUEUES:
+        if name != queues.HITS:
+            continue  # only hit batches are known to be safe to run twice
         q = queues.queue(name, rt.redis)
         registry = StartedJobRegistry(name, connection=rt.redis, serializer=queues.SERIALIZER)
-        for job_id in registry.get_job_ids():
+        for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+            try:
+                execution = Execution.fetch(execution_id, job_id, connection=rt.redis)
+                worker_name = execution.worker_name
+            except Exception:
+                worker_name = ""
+            if worker_name and worker_name in alive:
+                continue
             try:
                 job = Job.fetch(job_id, connection=rt.redis, serializer=queues.SERIALIZER)
             except Exception:
-                registry.remove(job_id)
+                rt.redis.zrem(registry.key, f"{job_id}:{execution_id}")
                 continue
-            if job.worker_name and job.worker_name in alive:
-                continue
-            if name != queues.HITS:
-                continue  # only hit batches are known to be safe to run twice here
-            registry.remove(job)
+            rt.redis.zrem(registry.key, f"{job_id}:{execution_id}")
             q.enqueue_job(job)
             requeued += 1
             log.warning("requeued hit batch abandoned by a dead worker", extra={"job": job.id})

@@ -7,6 +7,8 @@ Embedded mode: request -> group commit -> spool file per batch -> in-process thr
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from ..runtime import Runtime
 from .handoff import GroupCommitter, RedisBatchWriter, SpoolReplayer
@@ -20,6 +22,8 @@ class HitPipeline:
         self.rt = rt
         self.spool = Spool(rt.config.spool_dir)
         self.embedded = rt.config.embedded_queue
+        self._maintenance: threading.Thread | None = None
+        self._stopping = threading.Event()
         if self.embedded:
             from . import context
 
@@ -43,8 +47,33 @@ class HitPipeline:
         if self.embedded:
             self.replayer.kick()
 
+    def start_background(self) -> None:
+        """Start the threads a serving process needs before any hit arrives: the replayer (spooled batches from
+        a previous run), and in embedded mode the scheduled maintenance that RQ's scheduler does otherwise."""
+        self.replayer.start()
+        if self.embedded and self._maintenance is None:
+            self._maintenance = threading.Thread(target=self._maintain, name="mailbeacon-maintenance", daemon=True)
+            self._maintenance.start()
+
+    def _maintain(self) -> None:
+        from . import maintenance
+
+        last_run: dict[str, float] = {}
+        while not self._stopping.wait(5.0):
+            now = time.monotonic()
+            for func, _queue, interval in maintenance.SCHEDULE:
+                if func is maintenance.recover_abandoned:
+                    continue  # nothing is abandoned in-process: the spool keeps unfinished batches
+                if now - last_run.get(func.__name__, now - interval + 60) >= interval:
+                    last_run[func.__name__] = now
+                    try:
+                        func()
+                    except Exception:
+                        log.exception("scheduled %s failed", func.__name__)
+
     def worker_alive(self) -> bool:
         return self.replayer.alive()
 
     def stop(self) -> None:
+        self._stopping.set()
         self.replayer.stop()

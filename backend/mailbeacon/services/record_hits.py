@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 DUPLICATE_WINDOW_SECONDS = 10.0      # the same client fetching the same thing again this soon is one event
 VIEWING_WINDOW_SECONDS = 120.0       # "I'm looking at this message" counts for hits this long after it
 SENDER_IP_WINDOW_SECONDS = 24 * 3600.0
-PRIOR_HITS_CONSIDERED = 500
+# Bursts and repeats are judged over minutes, not days: a hot message's older hits needn't be reloaded per batch.
+PRIOR_WINDOW_SECONDS = 120.0
+PRIOR_HITS_CONSIDERED = 50
 OPEN_KINDS = frozenset({"human", "proxy_open"})       # a real open (a proxy's has no device or place)
 CLICK_KINDS = frozenset({"human"})
 
@@ -104,9 +106,10 @@ def _record_for_message(rt, session, message_id, hits, networks, enrich, result:
         return
 
     links = {link.position: link for link in session.scalars(select(Link).where(Link.message_id == message_id))}
+    earliest = min((float(h.get("at") or 0.0) for h in hits), default=0.0)
     prior = list(reversed(session.scalars(
-        select(Hit).where(Hit.message_id == message_id).order_by(Hit.occurred_at.desc(), Hit.id.desc())
-        .limit(PRIOR_HITS_CONSIDERED)).all()))
+        select(Hit).where(Hit.message_id == message_id, Hit.occurred_at >= _dt(max(0.0, earliest - PRIOR_WINDOW_SECONDS)))
+        .order_by(Hit.occurred_at.desc(), Hit.id.desc()).limit(PRIOR_HITS_CONSIDERED)).all()))
     context = _SenderContext.load(rt, session, message)
     sent_epoch = (message.sent_at or message.created_at).timestamp()
 
