@@ -155,15 +155,20 @@ def test_a_fast_hit_alone_corroborates_but_does_not_decide(networks):
     assert "alone is not decisive" in verdict.reason
 
 
-def test_browser_without_accept_language_and_stale_version_agree_on_a_machine(networks):
-    hit = a_click(user_agent=OLD_CHROME, headers={"Accept": "*/*"})
-    verdict = classify(hit, networks)
+def test_a_stale_browser_seconds_after_sending_is_a_machine(networks):
+    verdict = classify(a_click(user_agent=OLD_CHROME, seconds_since_sent=15.0), networks)
     assert verdict.kind == "scanner"
-    assert "Accept-Language" in verdict.reason and "Chrome 83" in verdict.reason
+    assert "Chrome 83" in verdict.reason and "15 s after sending" in verdict.reason
 
 
-def test_missing_headers_are_not_held_against_a_hit_that_reports_none(networks):
+def test_a_browser_on_googles_network_seconds_after_sending_is_a_machine(networks):
+    assert kind(a_click(ip="66.249.84.1", seconds_since_sent=20.0), networks) == "scanner"
+    assert kind(a_click(ip="66.249.84.1"), networks) == "human"
+
+
+def test_request_headers_a_producer_left_out_are_not_held_against_the_hit(networks):
     assert kind(a_click(headers={}), networks) == "human"
+    assert kind(a_click(headers={"Accept": "*/*"}, seconds_since_sent=30.0), networks) == "human"
 
 
 def test_honeypot_link_is_a_scanner_whatever_the_agent(networks):
@@ -258,8 +263,8 @@ def test_outlook_desktop_open_minutes_after_sending_is_human(networks):
 
 
 def test_headers_are_matched_case_insensitively(networks):
-    hit = a_click(headers={"accept-language": "fr"}, user_agent=OLD_CHROME)
-    assert kind(hit, networks) == "human"  # only the stale version remains: one weak signal
+    hit = a_click(headers={"sec-purpose": "prefetch"})
+    assert kind(hit, networks) == "prefetch"
 
 
 def test_hits_built_by_the_worker_are_normalised_like_parsed_ones(networks):

@@ -351,8 +351,9 @@ def weak_machine_signals(hit: HitFacts, ev: Evidence, networks: Networks) -> lis
     if datacentre:
         signals.append(f"from {_names(datacentre)} data-centre space")
     agent = ev.agent
-    if agent.role == "browser" and hit.headers and hit.header("Accept-Language") is None:
-        signals.append("a browser that sent no Accept-Language")
+    if agent.role == "browser" and "google" in ev.categories:
+        # Google's own addresses serve its proxies and link checkers, not people's browsers.
+        signals.append("a browser on Google's own network")
     floor = STALE_MAJOR_VERSION.get(agent.name or "")
     if agent.role == "browser" and floor and agent.major_version and agent.major_version < floor:
         signals.append(f"a years-old {agent.name} {agent.major_version}")

@@ -102,6 +102,7 @@ _SECURITY_SCANNERS: tuple[tuple[str, str], ...] = (
     ("barracuda sentinel", "Barracuda"),
     ("barracuda", "Barracuda"),
     ("safelinks", "Microsoft Defender (Safe Links)"),
+    ("safe links", "Microsoft Defender (Safe Links)"),
     ("microsoft-urlanalyzer", "Microsoft Defender"),
     ("urldefense", "Proofpoint"),
     ("proofpoint", "Proofpoint"),
