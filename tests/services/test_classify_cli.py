@@ -4,6 +4,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mailbeacon.services.classify_cli import run_classify
+from mailbeacon.services.enrich import Enricher
 from mailbeacon.tracking.classify import KINDS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hits"
@@ -128,3 +130,29 @@ def test_the_command_rejects_a_malformed_line_without_a_traceback():
     assert result.stdout == ""
     assert "line 2" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+class OneZoneResolver:
+    """A local stand-in for DNS: one gateway whose PTR name resolves back to it."""
+
+    def gethostbyaddr(self, ip):
+        if ip == "198.51.100.41":
+            return "mx0b-00190b01.pphosted.com", [], [ip]
+        raise socket.herror(1, "unknown host")
+
+    def getaddrinfo(self, host, port):
+        return [(2, 1, 6, "", ("198.51.100.41", 0))]
+
+
+def test_absent_reverse_dns_is_looked_up_by_the_worker_enricher_when_one_is_given():
+    lines = [{"id": "gw", "message": "m", "hit": "click", "user_agent": CHROME, "ip": "198.51.100.41",
+              "seconds_since_sent": 9000},
+             {"id": "person", "message": "m2", "hit": "click", "user_agent": CHROME, "ip": "203.0.113.9",
+              "seconds_since_sent": 9000}]
+    stdout = io.StringIO()
+    status = run_classify(io.StringIO("".join(json.dumps(line) + "\n" for line in lines)), stdout,
+                          networks_dir=None, stderr=io.StringIO(), enricher=Enricher(resolver=OneZoneResolver()))
+    verdicts = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert status == 0
+    assert [v["kind"] for v in verdicts] == ["scanner", "human"]
+    assert "pphosted.com" in verdicts[0]["reason"]

@@ -212,3 +212,10 @@ def test_busy_look_up_slots_fail_fast_instead_of_queueing_forever(resolver):
         assert enricher.enrich(a_hit("198.51.100.66")).reverse_dns is None
     finally:
         resolver.block.set()
+
+
+def test_offline_enricher_fills_the_asn_but_asks_no_dns(resolver):
+    table = AsnTable.from_ip2asn_tsv("198.51.100.0\t198.51.100.255\t15324\tUS\tBARRACUDA\n")
+    enriched = Enricher(resolver=resolver, asn_table=table, dns=False).enrich(a_hit())
+    assert (enriched.asn, enriched.reverse_dns, enriched.forward_confirmed) == (15324, None, None)
+    assert resolver.calls == []

@@ -46,8 +46,7 @@ def run_classify(stdin: TextIO, stdout: TextIO, *, networks_dir: str | None,
     raw_ids, hits = parsed
 
     if enricher is None and (resolve_dns or networks.asn_table is not None):
-        enricher = Enricher(asn_table=networks.asn_table,
-                            resolver=None if resolve_dns else _NoDNS())
+        enricher = Enricher(asn_table=networks.asn_table, dns=resolve_dns)
     if enricher is not None:
         hits = _enrich_all(enricher, hits)
 
@@ -87,16 +86,3 @@ def _enrich_all(enricher: Enricher, hits: Sequence[HitFacts]) -> list[HitFacts]:
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="classify-enrich") as pool:
         return list(pool.map(enricher.enrich, hits))
 
-
-class _NoDNS:
-    """A resolver that knows no names, for runs that must not touch the network."""
-
-    def gethostbyaddr(self, ip: str, /) -> tuple[str, list[str], list[str]]:
-        import socket
-
-        raise socket.herror(1, "reverse DNS disabled")
-
-    def getaddrinfo(self, host: str, port: Any, /) -> list[tuple[Any, ...]]:
-        import socket
-
-        raise socket.gaierror(socket.EAI_NONAME, "DNS disabled")

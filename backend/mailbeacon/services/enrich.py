@@ -110,8 +110,10 @@ class Enricher:
         max_concurrent: int = 16,
         max_entries: int = 50_000,
         clock: Callable[[], float] = time.monotonic,
+        dns: bool = True,
     ) -> None:
         self._resolver: Resolver = resolver or SocketResolver()
+        self._dns = dns  # False: local look-ups (ASN) only, for runs that must stay offline
         self._asn_table = asn_table
         self._timeout = timeout
         self._ttl = cache_ttl
@@ -141,6 +143,8 @@ class Enricher:
             asn = self.asn(ip)
             if asn is not None:
                 changes["asn"] = asn
+        if not self._dns:
+            return replace(facts, **changes) if changes else facts
         name = facts.reverse_dns
         if name is None:
             name = self.reverse_dns(ip)
