@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import requests
 from googleapiclient.errors import HttpError
+from werkzeug.test import Client
 
-from mailbeacon.devservers.google import RunningStandin
+from mailbeacon.devservers.google import RunningStandin, create_google_standin
 
 from .test_google_gmail import RECIPIENT, SENDER, message
 from .test_google_signin import (  # noqa: F401  (fixtures)
@@ -175,3 +176,36 @@ def test_request_log_never_contains_query_strings_or_tokens(google: RunningStand
     assert "GET /revoke" in logged
     assert token["access_token"] not in logged
     assert "?" not in logged
+
+
+# -- the WSGI app on its own -----------------------------------------------------------------------
+
+
+def test_the_wsgi_app_serves_in_process_with_the_request_host_as_issuer() -> None:
+    app = create_google_standin(auto_approve=True, access_token_lifetime=60)
+    client = Client(app)
+
+    metadata = client.get("/.well-known/openid-configuration", base_url="http://google.test").json
+
+    assert metadata["issuer"] == "http://google.test"
+    assert app.state.auto_approve is True
+    assert app.state.access_token_lifetime == 60
+
+
+def test_in_process_lost_response_falls_back_to_a_500() -> None:
+    app = create_google_standin()
+    app.state.lose_next_response("oauth.certs", mode="drop")
+    client = Client(app)
+
+    lost = client.get("/oauth2/v3/certs")
+    then = client.get("/oauth2/v3/certs")
+
+    assert lost.status_code == 500
+    assert then.status_code == 200
+
+
+def test_unknown_gmail_paths_get_googles_html_404() -> None:
+    response = Client(create_google_standin()).get("/gmail/v1/users/me/nothing-here")
+
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"

@@ -46,13 +46,13 @@ def encode_raw(data: bytes) -> str:
 
 
 def header_section_end(raw: bytes) -> int:
-    """Offset where the header section ends (the blank line itself excluded), or len(raw)."""
-    match = re.search(rb"\r?\n\r?\n", raw)
-    return match.start() if match else len(raw)
+    """Offset of the blank line that ends the header section (after the last header's newline), or len(raw)."""
+    match = re.search(rb"\r?\n(\r?\n)", raw)
+    return match.start(1) if match else len(raw)
 
 
 def _line_ending(raw: bytes) -> bytes:
-    return b"\r\n" if b"\r\n" in raw[: header_section_end(raw) + 2] else b"\n"
+    return b"\r\n" if b"\r\n" in raw[: header_section_end(raw)] else b"\n"
 
 
 def validate_structure(raw: bytes) -> None:
@@ -261,16 +261,12 @@ def find_part_content(message: EmailMessage, part_id: str) -> bytes | None:
 def remove_header(raw: bytes, name: str) -> bytes:
     """Drop every instance of one header (with its folded lines); the rest stays byte-exact."""
     end = header_section_end(raw)
-    lines = raw[:end].splitlines(keepends=True)
+    field = re.compile(rb"^" + re.escape(name.encode("ascii")) + rb"[ \t]*:", re.IGNORECASE)
     kept: list[bytes] = []
     dropping = False
-    prefix = name.lower().encode("ascii") + b":"
-    for line in lines:
-        if line[:1] in (b" ", b"\t"):
-            if not dropping:
-                kept.append(line)
-            continue
-        dropping = line.lower().replace(b" ", b"").startswith(prefix)
+    for line in raw[:end].splitlines(keepends=True):
+        if line[:1] not in (b" ", b"\t"):  # not a continuation: a new field starts here
+            dropping = bool(field.match(line))
         if not dropping:
             kept.append(line)
     return b"".join(kept) + raw[end:]
