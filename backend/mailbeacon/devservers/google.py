@@ -220,7 +220,9 @@ class RunningStandin:
         self.base_url = base_url
         # With tls=True: a PEM file of the throwaway CA that signed the server certificate.
         self.ca_path = ca_path
-        self._thread = threading.Thread(target=server.serve_forever, name="google-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="google-standin", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
