@@ -83,6 +83,7 @@ class HtmlPlan:
     html: str
     links: list[LinkSite]
     old_pixels: list[tuple[int, int]]
+    old_honeypots: list[tuple[int, int]]
     quote_regions: list[tuple[int, int]]
     insert_at: int
     has_visible_content: bool
@@ -97,6 +98,7 @@ class HtmlStats:
     pixel_inserted: bool = False
     honeypot_inserted: bool = False
     old_pixels_removed: int = 0
+    old_honeypots_removed: int = 0
     quoted_history: bool = False
     base_href: bool = False
     edits: list[Edit] = field(default_factory=list)
@@ -142,9 +144,10 @@ def apply_html_plan(plan: HtmlPlan, *, track_link: Callable[[str], str] | None,
             edits.append(Edit(site.value_start, site.value_end,
                               encode_attribute_value(track_link(site.url), site.quote)))
             stats.links_tracked += 1
-    for start, end in plan.old_pixels:
+    for start, end in [*plan.old_pixels, *plan.old_honeypots]:
         edits.append(Edit(start, end, ""))
     stats.old_pixels_removed = len(plan.old_pixels)
+    stats.old_honeypots_removed = len(plan.old_honeypots)
 
     inserted = []
     if honeypot_url is not None and (pixel_url is not None or stats.links_tracked):
@@ -223,9 +226,11 @@ class _Analysis:
         self.visible = False
         self.base_href = False
         self.last_hr: tuple[int, int] | None = None
+        self.old_honeypots: list[tuple[int, int]] = []
 
     def run(self) -> HtmlPlan:
         doc = self.doc
+        self._find_old_honeypots()
         text_from = 0
         for token in iter_markup(doc):
             if not self.visible:
@@ -240,12 +245,27 @@ class _Analysis:
             self._look_for_text(text_from, len(doc))
         if self.quote_start is not None:
             self.regions.append((self.quote_start, len(doc)))
+        if self.old_honeypots:
+            self.links = [site for site in self.links if not any(
+                start <= site.value_start < end for start, end in self.old_honeypots)]
         insert_at = next(p for p in (self.first_quote, self.body_end, self.html_end, len(doc))
                          if p is not None)
         return HtmlPlan(html=doc, links=self.links, old_pixels=self.old_pixels,
+                        old_honeypots=self.old_honeypots,
                         quote_regions=self.regions, insert_at=insert_at,
                         has_visible_content=self.visible, base_href=self.base_href,
                         armor=self._armor())
+
+    def _find_old_honeypots(self) -> None:
+        """Our own earlier honeypots, exactly as honeypot_markup wrote them (a draft tracked twice)."""
+        if not self.click_prefix or HONEYPOT_WRAPPER_STYLE not in self.doc:
+            return
+        pattern = re.compile(re.escape(honeypot_markup("\0")).replace(re.escape("\0"), '[^"<>]*'),
+                             re.IGNORECASE)
+        for m in pattern.finditer(self.doc):
+            href = m.group(0).split('href="', 1)[1]
+            if ascii_lower(href).startswith(self.click_prefix):
+                self.old_honeypots.append((m.start(), m.end()))
 
     def _look_for_text(self, start: int, end: int) -> None:
         if end <= start:

@@ -34,7 +34,7 @@ _LEFT_ALONE_WORDS = {
     "quoted_history": "in quoted history",
     "not_http": "not http(s) (mailto:, tel:, #anchors, cid:, relative or template links)",
     "marked_notrack": "marked not to track",
-    "unsubscribe": "List-Unsubscribe URLs",
+    "unsubscribe": "List-Unsubscribe URL(s)",
     "already_tracked": "already our click URLs",
     "undecodable": "with bytes the charset can't decode",
 }
@@ -229,6 +229,9 @@ class _Injection:
     def _rewrite(self, bodies: list[_Body], envelope: Envelope) -> tuple[bytes, InjectionReport]:
         options = self.options
         registry = LinkRegistry(options.click_url_for)
+        # A link the sender marked in the HTML stays untracked in the text alternative too.
+        marked = frozenset(site.url for body in bodies if body.plan for site in body.plan.links
+                           if site.marked and site.url)
         excluded = frozenset(envelope.list_unsubscribe)
         replacements: list[tuple[int, int, bytes]] = []
         pixels = html_parts = text_parts = old_pixels = 0
@@ -252,7 +255,7 @@ class _Injection:
                 edits, errors = stats.edits, "xmlcharrefreplace"
             else:
                 _, tstats = rewrite_text(body.text, track_link=registry.track, excluded_urls=excluded,
-                                         tracking_base=options.tracking_base)
+                                         marked_urls=marked, tracking_base=options.tracking_base)
                 self.left_alone.update(tstats.left_alone)
                 edits, errors = tstats.edits, "strict"
             new_body = self._encode(body, edits, errors)
@@ -263,6 +266,9 @@ class _Injection:
                 html_parts += 1
                 pixels += int(stats.pixel_inserted)
                 old_pixels += stats.old_pixels_removed
+                if stats.old_honeypots_removed:
+                    self.notes.append(f"{body.part.label}: removed {stats.old_honeypots_removed} "
+                                      "honeypot link(s) left from an earlier tracking of this text")
             else:
                 text_parts += 1
         output = _splice(self.raw, replacements)

@@ -124,13 +124,18 @@ def armor(text: str) -> str | None:
 
 def rewrite_text(text: str, *, track_link: Callable[[str], str],
                  excluded_urls: frozenset[str] = frozenset(),
+                 marked_urls: frozenset[str] = frozenset(),
                  tracking_base: str = "") -> tuple[str, TextStats]:
+    """`excluded_urls` are the List-Unsubscribe URLs; `marked_urls` the links the sender marked
+    not to track in the HTML alternative (plain text has no way to mark them)."""
     stats = TextStats()
     stats.quoted_history = history_start(text) < len(text) or _QUOTED_LINE.search(text) is not None
     click_prefix = tracking_base.rstrip("/").lower() + "/c/" if tracking_base else None
     for found in find_urls(text):
         if found.quoted:
             stats.left_alone["quoted_history"] += 1
+        elif found.url in marked_urls:
+            stats.left_alone["marked_notrack"] += 1
         elif found.url in excluded_urls:
             stats.left_alone["unsubscribe"] += 1
         elif click_prefix and found.url.lower().startswith(click_prefix):
