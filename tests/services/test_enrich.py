@@ -166,7 +166,8 @@ def test_a_resolver_that_does_not_answer_in_time_leaves_the_fields_absent(resolv
 def test_a_failed_look_up_is_retried_once_its_short_ttl_passes(resolver):
     clock = FakeClock()
     resolver.blocking = True
-    enricher = Enricher(resolver=resolver, timeout=0.05, failure_ttl=30, cache_ttl=3600, clock=clock)
+    # Generous timeout: the retry must be answered in time even on a loaded machine.
+    enricher = Enricher(resolver=resolver, timeout=0.3, failure_ttl=30, cache_ttl=3600, clock=clock)
     enricher.enrich(a_hit())
     resolver.block.set()
     resolver.blocking = False
@@ -194,7 +195,9 @@ def test_concurrent_hits_from_one_address_share_one_look_up(resolver):
     threads = [threading.Thread(target=lambda: results.append(enricher.enrich(a_hit()))) for _ in range(8)]
     for thread in threads:
         thread.start()
-    while not resolver.calls:
+    for _ in range(1000):  # until the first thread is inside the resolver (at most ~5 s)
+        if resolver.calls:
+            break
         threading.Event().wait(0.005)
     resolver.block.set()
     for thread in threads:
