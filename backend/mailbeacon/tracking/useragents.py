@@ -271,7 +271,7 @@ def _parse_uncached(ua: str) -> Agent:
         office_shell = any(token in low for token in _OFFICE_PROBES)
         if client == "Outlook" and platform is None:
             # "MacOutlook/…", "Outlook-iOS/… .prod.iphone" and friends: the app name says where.
-            platform, device = ("iOS", "mobile") if "ios" in low else ("Windows", "desktop")
+            platform, device = ("iOS", "mobile") if "outlook-ios" in low else ("Windows", "desktop")
         if device == "unknown" and client in _DESKTOP_CLIENTS:
             device = "desktop"
         return Agent("mail_client", client, device, platform, office_shell=office_shell)
