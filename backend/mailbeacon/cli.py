@@ -229,12 +229,13 @@ def purge(days: int | None) -> None:
 
 
 @main.command()
-def classify() -> None:
+@click.option("--resolve-dns", is_flag=True, help="Look up reverse DNS and ASNs the input leaves out (live DNS).")
+def classify(resolve_dns: bool) -> None:
     """Classify hits given as JSON lines on stdin; one JSON verdict per line on stdout."""
     from .services.classify_cli import run_classify
 
-    networks_dir = os.environ.get("MAILBEACON_NETWORKS_DIR") or None
-    sys.exit(run_classify(sys.stdin, sys.stdout, networks_dir=networks_dir))
+    sys.exit(run_classify(sys.stdin, sys.stdout, networks_dir=Config.networks_dir_from_env(),
+                          resolve_dns=resolve_dns))
 
 
 if __name__ == "__main__":  # pragma: no cover

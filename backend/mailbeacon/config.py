@@ -81,6 +81,15 @@ def _keyring(env: Mapping[str, str], name: str, fallback: bytes) -> tuple[tuple[
     return tuple(ring)
 
 
+def _extension_ids(env: Mapping[str, str]) -> tuple[str, ...]:
+    ids = _list(env, "MAILBEACON_EXTENSION_IDS")
+    for ext_id in ids:
+        # Chrome extension ids are 32 letters a-p; anything else could smuggle a host into the redirect URL.
+        if len(ext_id) != 32 or any(ch not in "abcdefghijklmnop" for ch in ext_id):
+            raise ConfigError(f"MAILBEACON_EXTENSION_IDS: {ext_id!r} is not a Chrome extension id")
+    return ids
+
+
 def _sqlite_path(url: str) -> Path | None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != "sqlite:///:memory:":
@@ -123,6 +132,12 @@ class Config:
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8025
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    google_issuer: str = "https://accounts.google.com"
+    gmail_api_url: str = "https://gmail.googleapis.com/"
+    extension_ids: tuple[str, ...] = ()
+    api_token_days: int = 30
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -135,6 +150,12 @@ class Config:
 
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
+
+    @staticmethod
+    def networks_dir_from_env(env: Mapping[str, str] | None = None) -> str | None:
+        """For commands that need only the network lists (`mailbeacon classify`), without the rest of the setup."""
+        env = os.environ if env is None else env
+        return env.get("MAILBEACON_NETWORKS_DIR", "").strip() or None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -175,5 +196,11 @@ class Config:
             log_level=(env.get("MAILBEACON_LOG_LEVEL", "").strip() or "INFO").upper(),
             host=host,
             port=port,
+            google_client_id=env.get("MAILBEACON_GOOGLE_CLIENT_ID", "").strip() or None,
+            google_client_secret=env.get("MAILBEACON_GOOGLE_CLIENT_SECRET", "").strip() or None,
+            google_issuer=(env.get("MAILBEACON_GOOGLE_ISSUER", "").strip() or "https://accounts.google.com").rstrip("/"),
+            gmail_api_url=env.get("MAILBEACON_GMAIL_API_URL", "").strip() or "https://gmail.googleapis.com/",
+            extension_ids=_extension_ids(env),
+            api_token_days=_int(env, "MAILBEACON_API_TOKEN_DAYS", 30, minimum=1),
             extra={k: v for k, v in env.items() if k.startswith("MAILBEACON_")},
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from ..runtime import Runtime
@@ -59,6 +60,7 @@ def prepare_tracked_message(
     account_id: int | None = None,
     idempotency_key: str | None = None,
     dry_run: bool = False,
+    message: TrackedMessage | None = None,
 ) -> PreparedMessage:
     """Register the message and its links (unless dry_run) and return the tracked bytes with the report.
 
@@ -83,22 +85,21 @@ def prepare_tracked_message(
 
     blocked = donottrack.blocked_recipients(session, user.id if user else None, envelope.recipients) if envelope.recipients else []
 
-    message: TrackedMessage | None = None
     message_id = DRY_RUN_MESSAGE_ID
     if not dry_run:
         assert user is not None
-        message = TrackedMessage(
-            user_id=user.id,
-            account_id=account_id,
-            provider=provider,
-            subject=envelope.subject,
-            recipients=envelope.recipients,
-            internet_message_id=envelope.message_id,
-            idempotency_key=idempotency_key,
-            track_opens=track_opens and not blocked,
-            track_clicks=track_clicks and not blocked,
-        )
-        session.add(message)
+        if message is None:
+            message = TrackedMessage(user_id=user.id, account_id=account_id, provider=provider,
+                                     idempotency_key=idempotency_key)
+            session.add(message)
+        else:
+            # Prepared again (a retried send whose draft changed): the earlier links no longer exist in the mail.
+            session.execute(delete(Link).where(Link.message_id == message.id))
+        message.subject = envelope.subject
+        message.recipients = envelope.recipients
+        message.internet_message_id = envelope.message_id or message.internet_message_id
+        message.track_opens = track_opens and not blocked
+        message.track_clicks = track_clicks and not blocked
         session.flush()
         message_id = message.id
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -45,25 +46,21 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(12)
 
 
-class UTCDateTime(DateTime):
+class UTCDateTime(TypeDecorator):
     """Timezone-aware everywhere; SQLite hands back naive values, so they are re-tagged as UTC on the way out."""
 
+    impl = DateTime(timezone=True)
     cache_ok = True
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, datetime) and value.tzinfo is not None and dialect.name == "sqlite":
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
 
-    def result_processor(self, dialect, coltype):
-        parent = super().result_processor(dialect, coltype)
-
-        def process(value):
-            if parent is not None:
-                value = parent(value)
-            if isinstance(value, datetime) and value.tzinfo is None:
-                value = value.replace(tzinfo=timezone.utc)
-            return value
-
-        return process
+    def process_result_value(self, value, dialect):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -134,6 +131,14 @@ class TrackedMessage(Base):
     tracking_skipped_reason: Mapped[str | None] = mapped_column(String(32))
     tracking_skipped_detail: Mapped[str | None] = mapped_column(Text)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the sender asked for and what their client saw, kept for the send job (which may run more than once).
+    requested_opens: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    requested_clicks: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    client_seen: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # SHA-256 of the tracked message we put in the draft: a retried send recognises its own work.
+    tracked_digest: Mapped[str | None] = mapped_column(String(64))
+    # The draft as the user wrote it, encrypted, only while a send is in progress: a failed send puts it back.
+    stashed_original: Mapped[str | None] = mapped_column(Text)
     # The summary, kept by the hit worker so that lists never aggregate hits on the fly.
     human_open_count: Mapped[int] = mapped_column(Integer, default=0)
     machine_open_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -256,3 +261,28 @@ class SenderActivity(Base):
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     at_epoch: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class AuthFlow(Base):
+    """A sign-in in progress: what we must remember between sending the user to the provider and their return."""
+
+    __tablename__ = "auth_flows"
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)  # encrypted values only for secrets (PKCE verifier)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuthCode(Base):
+    """The one-time code a client exchanges (with its PKCE verifier) for an API token."""
+
+    __tablename__ = "auth_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client: Mapped[str] = mapped_column(String(32))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -30,12 +30,14 @@ from typing import NamedTuple
 
 from .htmlscan import (
     Comment,
+    Run,
     Tag,
     ascii_lower,
     decode_attribute_value,
     encode_attribute_value,
     escape_for_double_quotes,
     iter_markup,
+    strip_tags,
 )
 
 _WS = "\t\n\f\r "
@@ -231,18 +233,15 @@ class _Analysis:
     def run(self) -> HtmlPlan:
         doc = self.doc
         self._find_old_honeypots()
-        text_from = 0
-        for token in iter_markup(doc):
-            if not self.visible:
-                self._look_for_text(text_from, token.start)
-            text_from = token.text_resumes
-            if isinstance(token, Comment):
-                if token.inner_start >= 0:
-                    self._conditional(token)
-            else:
+        for token in iter_markup(doc, skip_boring=True):
+            kind = type(token)
+            if kind is Tag:
                 self._tag(token)
-        if not self.visible:
-            self._look_for_text(text_from, len(doc))
+            elif kind is Run:
+                if not self.visible:
+                    self._look_for_text(token.start, token.end)
+            elif token.inner_start >= 0:
+                self._conditional(token)
         if self.quote_start is not None:
             self.regions.append((self.quote_start, len(doc)))
         if self.old_honeypots:
@@ -268,11 +267,12 @@ class _Analysis:
                 self.old_honeypots.append((m.start(), m.end()))
 
     def _look_for_text(self, start: int, end: int) -> None:
-        if end <= start:
-            return
+        """Is there text a reader would see in this run of text and uninteresting tags?"""
         segment = self.doc[start:end]
-        if _VISIBLE.search(segment) and (
-                "&" not in segment or _VISIBLE.search(_NBSP_REFS.sub("", segment))):
+        if not _VISIBLE.search(segment):
+            return
+        text = strip_tags(segment)
+        if _VISIBLE.search(text) and ("&" not in text or _VISIBLE.search(_NBSP_REFS.sub("", text))):
             self.visible = True
 
     def _tag(self, tag: Tag) -> None:
@@ -356,7 +356,7 @@ class _Analysis:
 
     def _conditional(self, comment: Comment) -> None:
         """Outlook renders the markup inside `<!--[if mso]>`: its VML buttons carry links."""
-        for token in iter_markup(self.doc, comment.inner_start, comment.inner_end):
+        for token in iter_markup(self.doc, comment.inner_start, comment.inner_end, skip_boring=True):
             if isinstance(token, Tag) and not token.is_end and (
                     token.name in _LINK_TAGS or token.name.startswith("v:")):
                 self._link(token, in_conditional=True)

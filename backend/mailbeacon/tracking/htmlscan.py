@@ -24,14 +24,13 @@ _WS = "\t\n\f\r "  # HTML's ASCII whitespace; Python's \s would also match NBSP 
 # A quote only opens a value right after `=`; a value that has `=` must be present (so an
 # unterminated quote makes the match fail instead of being re-read as a new attribute); the
 # possessive and atomic parts keep the regex from exploring other tokenizations.
-_TAG_RE = re.compile(
-    rf"</?([A-Za-z][^{_WS}/>]*+)"
-    rf"((?:[{_WS}/]++"
+_ATTRIBUTES = (
+    rf"(?:[{_WS}/]++"
     rf"|(?>[^{_WS}/>][^{_WS}/>=]*+"
     rf"(?:[{_WS}]*+=[{_WS}]*+(?:\"[^\"]*+\"|'[^']*+'|(?![\"'])[^{_WS}>]*+)"
-    rf"|(?![{_WS}]*+=))))*+)"
-    rf">"
+    rf"|(?![{_WS}]*+=))))*+"
 )
+_TAG_RE = re.compile(rf"</?([A-Za-z][^{_WS}/>]*+)({_ATTRIBUTES})>")
 # One attribute inside an attribute area that _TAG_RE has already validated.
 _ATTR_RE = re.compile(
     rf"([^{_WS}/>][^{_WS}/>=]*)"
@@ -45,6 +44,19 @@ _RAW_TEXT = frozenset(
 _RAW_END_RE = {name: re.compile(rf"</{name}[{_WS}/>]", re.IGNORECASE) for name in _RAW_TEXT}
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+# Tags the link rewriter acts on (or must see, like raw-text elements). Everything else is text
+# to it, so runs of text and other tags are skipped in one regex match instead of tag by tag;
+# that is most of a typical message (p, span, td, tr, table, font, b, …).
+_INTERESTING = ("a", "area", "img", "div", "blockquote", "hr", "base", "body", "html", "plaintext",
+                *_RAW_TEXT)
+_BORING_RUN = re.compile(
+    rf"(?:[^<]++"
+    rf"|<(?![A-Za-z/!?])"
+    rf"|</?(?!(?i:{'|'.join(sorted(_INTERESTING))})[{_WS}/>])(?!(?i:v):)[A-Za-z][^{_WS}/>]*+{_ATTRIBUTES}>"
+    rf")*+"
+)
 
 
 def ascii_lower(text: str) -> str:
@@ -99,6 +111,16 @@ class Tag:
         return by_name
 
 
+class Run:
+    """Text and uninteresting tags, skipped in one piece (only with `skip_boring`)."""
+
+    __slots__ = ("start", "end")
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start = start
+        self.end = end
+
+
 class Comment:
     """A comment, bogus comment, CDATA section or markup declaration."""
 
@@ -117,12 +139,23 @@ class Comment:
         return self.end
 
 
-def iter_markup(doc: str, start: int = 0, end: int | None = None) -> Iterator[Tag | Comment]:
-    """Yield the tags and comments of `doc[start:end]` in document order."""
+def iter_markup(doc: str, start: int = 0, end: int | None = None, *,
+                skip_boring: bool = False) -> Iterator[Tag | Comment | Run]:
+    """Yield the tags and comments of `doc[start:end]` in document order.
+
+    With `skip_boring`, text and the tags that are not in _INTERESTING come as Run spans instead
+    (raw-text content is never part of a Run).
+    """
     stop = len(doc) if end is None else end
     pos = start
     find = doc.find
+    boring = _BORING_RUN.match
     while True:
+        if skip_boring:
+            run_end = boring(doc, pos, stop).end()
+            if run_end > pos:
+                yield Run(pos, run_end)
+                pos = run_end
         i = find("<", pos, stop)
         if i < 0 or i + 1 >= stop:
             return
@@ -276,3 +309,8 @@ def encode_attribute_value(value: str, quote: str) -> str:
 
 def escape_for_double_quotes(value: str) -> str:
     return value.replace("&", "&amp;").replace('"', "&quot;")
+
+
+def strip_tags(text: str) -> str:
+    """The text of a Run without its tags (a Run holds no comments or raw text)."""
+    return _TAG_RE.sub(" ", text) if "<" in text else text

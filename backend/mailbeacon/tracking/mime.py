@@ -213,13 +213,10 @@ class _Injection:
             try:
                 codec = codecs.lookup(declared).name
             except LookupError:
-                self.notes.append(f"{part.label}: unknown charset {declared!r}, read as UTF-8 or "
-                                  "ASCII; bytes that are neither were kept as they were")
+                self.notes.append(f"{part.label}: unknown charset {declared!r}, read as UTF-8; "
+                                  "bytes that are not UTF-8 were kept as they were")
         if codec in (None, "ascii") and not data.isascii():
-            try:
-                return data.decode("utf-8"), "utf-8"
-            except UnicodeDecodeError:
-                pass
+            codec = "utf-8"  # what undeclared 8-bit text is in practice; stray bytes are kept below
         codec = codec or "ascii"
         # surrogateescape keeps undecodable bytes, so text we don't change goes back unchanged.
         return data.decode(codec, "surrogateescape"), codec

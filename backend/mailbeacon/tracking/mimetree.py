@@ -8,7 +8,6 @@ not a body we change keeps its bytes: headers, preamble, epilogue, boundaries, l
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -84,18 +83,8 @@ def _children(raw: bytes, part: MimePart, depth: int) -> list[MimePart]:
     boundary = part.headers.get_boundary()
     if not boundary:
         raise MalformedMessage(f"{part.label} has no boundary parameter")
-    delimiter = re.compile(
-        rb"^--" + re.escape(boundary.encode("utf-8", "replace")) + rb"(--)?([^\r\n]*?)\r?$",
-        re.MULTILINE)
-    spans: list[tuple[int, int]] = []  # (line start, line end without its line ending)
-    closed = False
-    for m in delimiter.finditer(raw, part.body_start, part.end):
-        if m.group(1) is None and m.group(2).strip(b" \t"):
-            continue  # a longer boundary that merely starts with ours
-        spans.append((m.start(), m.end()))
-        if m.group(1) is not None:
-            closed = True
-            break
+    spans = _delimiters(raw, boundary.encode("utf-8", "replace"), part.body_start, part.end)
+    closed = bool(spans) and spans[-1][2]
     if not spans:
         raise MalformedMessage(f"{part.label}: its boundary {boundary!r} never appears")
     if not closed:
@@ -104,8 +93,7 @@ def _children(raw: bytes, part: MimePart, depth: int) -> list[MimePart]:
         raise MalformedMessage(f"{part.label} has no parts")
     default_type = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
     children = []
-    for index, ((_, line_end), (next_start, _)) in enumerate(zip(spans, spans[1:]), start=1):
-        child_start = line_end + 1 if raw[line_end:line_end + 1] == b"\n" else line_end
+    for index, ((_, child_start, _), (next_start, _, _)) in enumerate(zip(spans, spans[1:]), start=1):
         # The line ending before a delimiter belongs to the delimiter, not to the part.
         crlf = 2 if raw[next_start - 2:next_start] == b"\r\n" else 1
         child_end = max(child_start, next_start - crlf)
@@ -114,3 +102,27 @@ def _children(raw: bytes, part: MimePart, depth: int) -> list[MimePart]:
         children.append(_entity(raw, number, child_start, header_end, body_start, child_end,
                                 default_type, depth + 1))
     return children
+
+
+def _delimiters(raw: bytes, boundary: bytes, start: int, end: int) -> list[tuple[int, int, bool]]:
+    """(line start, start of the next line, is the close delimiter) of each delimiter line,
+    up to and including the close.
+
+    A delimiter is "--boundary" at the start of a line, followed by "--" (the close) or by
+    nothing but spaces and tabs; a longer boundary that merely starts with ours is not one.
+    """
+    marker = b"--" + boundary
+    found: list[tuple[int, int, bool]] = []
+    at = raw.find(marker, start, end)
+    while at >= 0:
+        newline = raw.find(b"\n", at, end)
+        line_end, next_line = (end, end) if newline < 0 else (newline, newline + 1)
+        rest = raw[at + len(marker):line_end].rstrip(b"\r")
+        if at == start or raw[at - 1:at] == b"\n":
+            if rest.startswith(b"--"):
+                found.append((at, next_line, True))
+                return found
+            if not rest.strip(b" \t"):
+                found.append((at, next_line, False))
+        at = raw.find(marker, at + len(marker), end)
+    return found

@@ -31,9 +31,12 @@ def build_app(config: Config | None = None, *, runtime: Runtime | None = None) -
 
     install_error_handlers(app)
     _install_request_logging(app)
-    from . import admin
+    from . import admin, api, auth
 
     app.register_blueprint(admin.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    _install_cors(app, config)
 
     from ..jobs.pipeline import HitPipeline
 
@@ -48,6 +51,17 @@ def build_app(config: Config | None = None, *, runtime: Runtime | None = None) -
         optout=OptOutPage(rt),
     )
     return app
+
+
+def _install_cors(app: Flask, config: Config) -> None:
+    """Only our own clients' origins, and no cookies: the API authenticates with bearer tokens alone."""
+    from flask_cors import CORS
+
+    origins = list(config.cors_origins) + [f"chrome-extension://{ext_id}" for ext_id in config.extension_ids]
+    if origins:
+        CORS(app, resources={r"/api/*": {"origins": origins}, r"/auth/token": {"origins": origins}},
+             supports_credentials=False, allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+             expose_headers=["X-Request-Id", "Retry-After"], max_age=600)
 
 
 _REQUEST_ID = re.compile(r"\A[A-Za-z0-9._-]{8,64}\Z")

@@ -1,0 +1,236 @@
+"""send_tracked_gmail: fetch the draft the sender is looking at, track it, replace it, send it — once.
+
+Rules the code keeps, in order of importance:
+- never send a draft that isn't the one on screen (recipients, subject and a digest of the text must match what
+  the client saw; while Gmail's copy is stale we wait and refetch, a bounded number of times);
+- never send twice: a retry first checks whether the draft it replaced is still there (drafts.send is what
+  removes it; gmail.compose, the narrow scope we ask for, cannot read Sent), and a send whose answer was lost
+  counts as sent when the draft is gone;
+- on failure leave the draft as the user wrote it, untracked and unsent, and say why.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from ..jobs.runner import SEND_RETRY_INTERVALS, RetryLater
+from ..providers.base import (Draft, GrantRevoked, MailProvider, NotFound, PermanentProviderError, ProviderError,
+                              SentMessage, TransientProviderError)
+from ..runtime import Runtime
+from ..storage.models import MailAccount, TrackedMessage, User
+from ..tracking.envelope import MalformedMessage, read_envelope
+from ..tracking.fingerprint import draft_text_digest
+from .prepare import RefusedMessage, mark_sent, prepare_tracked_message
+from .send_events import publish_send_event
+
+log = logging.getLogger(__name__)
+
+STALE_WAITS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)  # ~12 s in all: Gmail's autosave lands within a few seconds
+MAX_ATTEMPTS = 1 + len(SEND_RETRY_INTERVALS)
+
+
+@dataclass
+class Mismatch:
+    field: str
+    detail: str
+
+
+def _addresses(values) -> set[str]:
+    out = set()
+    for value in values or []:
+        for _name, addr in email.utils.getaddresses([str(value)]):
+            if addr:
+                out.add(addr.strip().lower())
+    return out
+
+
+def compare_with_screen(raw: bytes, seen: dict) -> Mismatch | None:
+    """None when the draft is the one the client showed; else what differs (names no content)."""
+    try:
+        env = read_envelope(raw)
+    except MalformedMessage as exc:
+        return Mismatch("mime", getattr(exc, "reason", str(exc)))
+    for field, got in (("to", env.to), ("cc", env.cc), ("bcc", env.bcc)):
+        if field in seen and _addresses(seen.get(field)) != _addresses(got):
+            return Mismatch(field, f"the draft's {field.upper()} recipients differ from the screen")
+    if "subject" in seen and " ".join((seen.get("subject") or "").split()) != " ".join(env.subject.split()):
+        return Mismatch("subject", "the draft's subject differs from the screen")
+    wanted = seen.get("text_sha256")
+    if wanted and draft_text_digest(raw) != wanted.lower():
+        return Mismatch("text", "the draft's text differs from the screen")
+    return None
+
+
+def _ensure_message_id(raw: bytes, message: TrackedMessage, rt: Runtime) -> tuple[bytes, str]:
+    """The Message-ID that lets a retry find this message in Sent. Added at the top only when the draft has none."""
+    env = read_envelope(raw)
+    if env.message_id:
+        return raw, env.message_id
+    host = rt.config.public_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "mailbeacon.invalid"
+    value = f"<mb.{message.public_id}.{int(time.time())}@{host}>"
+    newline = b"\r\n" if b"\r\n" in raw[:2000] else b"\n"
+    return f"Message-ID: {value}".encode("ascii") + newline + raw, value
+
+
+class SendFailed(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def send_tracked_gmail(rt: Runtime, message_id: int, *, provider_for, sleep=time.sleep) -> str:
+    """Run (or re-run) the send of one message. Returns the final status; raises RetryLater to be run again."""
+    with rt.db.transaction() as session:
+        message = session.get(TrackedMessage, message_id)
+        if message is None or message.status in ("sent", "failed"):
+            return message.status if message is not None else "missing"
+        attempts = int((message.client_seen or {}).get("attempts", 0)) + 1
+        message.client_seen = {**(message.client_seen or {}), "attempts": attempts}
+        message.status = "sending"
+        account = session.get(MailAccount, message.account_id) if message.account_id else None
+        if account is None or account.status != "connected" or not account.encrypted_secret:
+            return _fail(rt, message_id, "account_disconnected",
+                         "Your Google account is not connected; reconnect it and send again.")
+    try:
+        provider: MailProvider = provider_for(rt, account)
+        return _attempt(rt, message_id, provider, sleep=sleep)
+    except GrantRevoked as exc:
+        with rt.db.transaction() as session:
+            acc = session.get(MailAccount, account.id)
+            acc.status, acc.status_reason = "disconnected", exc.message
+        return _fail(rt, message_id, "reconnect", exc.message)
+    except SendFailed as exc:
+        return _fail(rt, message_id, exc.code, exc.message, provider=locals().get("provider"))
+    except (TransientProviderError, RetryLater) as exc:
+        if attempts >= MAX_ATTEMPTS:
+            return _fail(rt, message_id, "gave_up", f"Gmail kept failing ({exc}); the draft was not sent.",
+                         provider=locals().get("provider"))
+        raise RetryLater(str(exc), after=getattr(exc, "retry_after", None)) from exc
+    except PermanentProviderError as exc:
+        return _fail(rt, message_id, "gmail_refused", exc.message, provider=locals().get("provider"))
+
+
+def _attempt(rt: Runtime, message_id: int, provider: MailProvider, *, sleep) -> str:
+    with rt.db.session() as session:
+        message = session.get(TrackedMessage, message_id)
+        draft_id, seen = message.provider_draft_id, dict(message.client_seen or {})
+        digest, thread_id = message.tracked_digest, message.provider_thread_id
+    if digest and not _draft_exists(provider, draft_id):
+        # An earlier attempt replaced the draft and sent it, and the answer was lost (gmail.compose can't read
+        # Sent, but drafts.send is what removes a draft): it went out.
+        return _sent(rt, message_id, SentMessage(message_id="", thread_id=thread_id))
+    draft = _fetch_matching_draft(provider, draft_id, seen, digest, sleep=sleep)
+    if digest and hashlib.sha256(draft.raw).hexdigest() == digest:
+        tracked_raw = draft.raw  # our own tracked version from the last attempt: don't track the tracking
+    else:
+        tracked_raw = _track(rt, message_id, draft)
+        provider.replace_draft(draft_id=draft_id, raw=tracked_raw, thread_id=draft.thread_id)
+    try:
+        sent = provider.send_draft(draft_id=draft_id)
+    except (NotFound, TransientProviderError):
+        # The send may have happened with its answer lost (a dropped connection is resent by the HTTP layer and
+        # then finds the draft gone). Only a draft that is still there proves it did not.
+        if _draft_exists(provider, draft_id):
+            raise
+        sent = SentMessage(message_id="", thread_id=draft.thread_id)
+    return _sent(rt, message_id, sent)
+
+
+def _draft_exists(provider: MailProvider, draft_id: str) -> bool:
+    try:
+        provider.fetch_draft(draft_id=draft_id)
+        return True
+    except NotFound:
+        return False
+
+
+def _fetch_matching_draft(provider: MailProvider, draft_id: str, seen: dict, digest: str | None, *, sleep) -> Draft:
+    mismatch = None
+    for wait in (0.0,) + STALE_WAITS:
+        if wait:
+            sleep(wait)
+        try:
+            draft = provider.fetch_draft(draft_id=draft_id)
+        except NotFound:
+            raise SendFailed("draft_missing", "Gmail has no such draft any more (was it sent or discarded?).")
+        if digest and hashlib.sha256(draft.raw).hexdigest() == digest:
+            return draft
+        mismatch = compare_with_screen(draft.raw, seen)
+        if mismatch is None:
+            return draft
+        log.info("draft still stale", extra={"field": mismatch.field})
+    raise SendFailed("stale_draft", f"Gmail's copy of the draft never matched the screen: {mismatch.detail}. "
+                                    "Nothing was sent; try again in a moment.")
+
+
+def _track(rt: Runtime, message_id: int, draft: Draft) -> bytes:
+    with rt.db.transaction() as session:
+        message = session.get(TrackedMessage, message_id)
+        user = session.get(User, message.user_id)
+        try:
+            prepared = prepare_tracked_message(rt, session, user=user, raw=draft.raw,
+                                               track_opens=message.requested_opens,
+                                               track_clicks=message.requested_clicks, provider="gmail",
+                                               account_id=message.account_id, message=message)
+        except RefusedMessage as exc:
+            raise SendFailed(exc.code, f"The draft could not be tracked: {exc}") from None
+        raw, mid = _ensure_message_id(prepared.raw, message, rt)
+        message.internet_message_id = mid
+        message.stashed_original = rt.secrets.encrypt(base64.b64encode(draft.raw).decode("ascii"))
+        message.provider_thread_id = draft.thread_id or message.provider_thread_id
+        message.tracked_digest = hashlib.sha256(raw).hexdigest()
+    from ..web.destinations import cache_destinations
+    from ..storage.messages import link_destinations
+
+    with rt.db.session() as session:
+        cache_destinations(rt.redis, message_id, link_destinations(session, message_id))
+    return raw
+
+
+def _sent(rt: Runtime, message_id: int, sent: SentMessage) -> str:
+    with rt.db.transaction() as session:
+        message = session.get(TrackedMessage, message_id)
+        when = (datetime.fromtimestamp(sent.internal_date_ms / 1000, tz=timezone.utc) if sent.internal_date_ms
+                else datetime.now(timezone.utc))
+        mark_sent(message, sent_at=when, provider_message_id=sent.message_id or None,
+                  provider_thread_id=sent.thread_id)
+        message.status_detail = None
+        message.stashed_original = None
+        user_id, public_id, thread_id = message.user_id, message.public_id, message.provider_thread_id
+    publish_send_event(rt, user_id, {"event": "message.sent", "message_id": public_id, "thread_id": thread_id})
+    return "sent"
+
+
+def _fail(rt: Runtime, message_id: int, code: str, detail: str, *, provider: MailProvider | None = None) -> str:
+    """Mark the send failed and put the draft back the way the user wrote it, if we had changed it."""
+    with rt.db.transaction() as session:
+        message = session.get(TrackedMessage, message_id)
+        message.status, message.status_detail = "failed", f"{code}: {detail}"
+        draft_id, digest, stash = message.provider_draft_id, message.tracked_digest, message.stashed_original
+        message.stashed_original = None
+        user_id, public_id = message.user_id, message.public_id
+    if provider is not None and digest and draft_id and stash:
+        _restore_draft(provider, draft_id, digest, base64.b64decode(rt.secrets.decrypt(stash)))
+    publish_send_event(rt, user_id, {"event": "message.failed", "message_id": public_id, "code": code,
+                                     "message": detail})
+    log.warning("send failed", extra={"code": code})
+    return "failed"
+
+
+def _restore_draft(provider: MailProvider, draft_id: str, digest: str, original: bytes) -> None:
+    try:
+        draft = provider.fetch_draft(draft_id=draft_id)
+    except ProviderError:
+        return
+    if hashlib.sha256(draft.raw).hexdigest() != digest:
+        return  # the user has changed it since: theirs wins
+    try:
+        provider.replace_draft(draft_id=draft_id, raw=original, thread_id=draft.thread_id)
+    except ProviderError:
+        log.warning("could not restore the draft after a failed send")
