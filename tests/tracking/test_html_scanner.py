@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from mailbeacon.tracking.html import analyse_html
 from mailbeacon.tracking.htmlscan import (
     Comment,
+    Run,
     Tag,
     decode_attribute_value,
     encode_attribute_value,
@@ -168,6 +169,7 @@ def _our_links(doc: str) -> set[str]:
 _values = st.sampled_from([
     "https://x.test/", "https://x.test/?a=1&amp;b=2", "?a&copy=1", "x > y", "it's", 'say "hi"',
     "href=https://no.test/", "&#x26;", "", " spaced ", "a\nb", "/>", "&lt;a href=z&gt;",
+    "<a href='https://in-value.test/'>", "<!-- x -->", "</div><a href=v>",
 ])
 _attr_names = st.sampled_from(["href", "HREF", "Href", "data-href", "title", "class", "x", "=odd", "'q"])
 
@@ -193,7 +195,8 @@ def _attribute(draw):
 def _fragment(draw):
     kind = draw(st.sampled_from(["tag", "tag", "tag", "end", "text", "comment", "raw", "bogus"]))
     if kind == "tag":
-        name = draw(st.sampled_from(["a", "A", "area", "div", "p", "span", "b", "img", "td", "br"]))
+        name = draw(st.sampled_from(["a", "A", "area", "div", "p", "span", "b", "img", "td", "br", "abbr",
+                                     "v:rect", "divx"]))
         attributes = draw(st.lists(_attribute(), max_size=4))
         sep = draw(st.sampled_from([" ", "\n", "\t", "/"]))
         closing = draw(st.sampled_from([">", "/>", " >"]))
@@ -219,3 +222,23 @@ def _fragment(draw):
 def test_the_links_we_find_are_the_links_an_html5_parser_finds(fragments):
     doc = "".join(fragments)
     assert _our_links(doc) == _html5lib_links(doc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_fragment(), max_size=25))
+def test_skipping_uninteresting_markup_in_bulk_finds_the_same_interesting_tags(fragments):
+    doc = "".join(fragments)
+    every = [(type(t).__name__, t.start, t.end) for t in iter_markup(doc) if not isinstance(t, Run)]
+    skipped = [(type(t).__name__, t.start, t.end) for t in iter_markup(doc, skip_boring=True)
+               if not isinstance(t, Run)]
+    interesting = {"a", "area", "img", "div", "blockquote", "hr", "base", "body", "html", "plaintext", "script",
+                   "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"}
+    expected = [(kind, start, end) for (kind, start, end), token in zip(every, [
+        t for t in iter_markup(doc) if not isinstance(t, Run)])
+        if kind == "Comment" or token.name in interesting or token.name.startswith("v:")]
+    assert skipped == expected
+
+
+def test_a_link_written_inside_another_tags_attribute_value_is_not_a_link():
+    doc = '<p title=\'<a href="https://no.test/">\'><span data-x="<a href=https://no.test/>">x</span></p>'
+    assert hrefs(doc) == []

@@ -338,6 +338,10 @@ class _Analysis:
                                    in_conditional=in_conditional))
 
     def _img(self, tag: Tag) -> None:
+        raw = self.doc[tag.start:tag.end]
+        if "/o/" not in raw and "&" not in raw:
+            self.visible = True  # not one of our pixels, and a picture is content
+            return
         src = tag.first_attributes(self.doc).get("src")
         if src is not None and src.has_value and self.pixel_prefix:
             url = ascii_lower(clean_url(self.doc[src.value_start:src.value_end]))

@@ -93,22 +93,44 @@ class Tag:
         self.text_resumes = end
 
     def attributes(self, doc: str) -> list[Attribute]:
-        found = []
-        for m in _ATTR_RE.finditer(doc, self.attrs_start, self.attrs_end):
-            for group, quote in ((2, '"'), (3, "'"), (4, "")):
-                if m.start(group) >= 0:
-                    found.append(Attribute(ascii_lower(m.group(1)), m.start(group), m.end(group), quote))
-                    break
-            else:
-                found.append(Attribute(ascii_lower(m.group(1)), -1, -1, ""))
-        return found
+        return [_attribute(m) for m in _ATTR_RE.finditer(doc, self.attrs_start, self.attrs_end)]
 
-    def first_attributes(self, doc: str) -> dict[str, Attribute]:
+    def first_attributes(self, doc: str) -> AttributeMap:
         """Attributes by name; a duplicate is ignored, as browsers keep the first one."""
-        by_name: dict[str, Attribute] = {}
-        for attribute in self.attributes(doc):
-            by_name.setdefault(attribute.name, attribute)
-        return by_name
+        by_name: dict[str, re.Match[str]] = {}
+        for m in _ATTR_RE.finditer(doc, self.attrs_start, self.attrs_end):
+            name = m.group(1)
+            name = name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
+            if name not in by_name:
+                by_name[name] = m
+        return AttributeMap(by_name)
+
+
+_QUOTE_OF_GROUP = {2: '"', 3: "'", 4: ""}
+
+
+def _attribute(m: re.Match[str]) -> Attribute:
+    group = m.lastindex or 1
+    name = ascii_lower(m.group(1))
+    if group == 1:
+        return Attribute(name, -1, -1, "")
+    return Attribute(name, m.start(group), m.end(group), _QUOTE_OF_GROUP[group])
+
+
+class AttributeMap:
+    """First attributes by lower-cased name, built into Attribute objects only when asked for."""
+
+    __slots__ = ("_matches",)
+
+    def __init__(self, matches: dict[str, re.Match[str]]) -> None:
+        self._matches = matches
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._matches
+
+    def get(self, name: str) -> Attribute | None:
+        m = self._matches.get(name)
+        return None if m is None else _attribute(m)
 
 
 class Run:

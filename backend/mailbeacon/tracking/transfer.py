@@ -35,21 +35,17 @@ class ByteEdit(NamedTuple):
     data: bytes
 
 
-class _QPLine(NamedTuple):
-    enc_start: int  # the encoded line, its line ending included: body[enc_start:enc_next]
-    enc_next: int
-    dec_start: int  # what it decodes to: data[dec_start:dec_end]
-    dec_end: int
-    soft: bool  # ends with a soft line break
-
-
 @dataclass
 class DecodedBody:
     encoding: str
     body: bytes  # the body as it is in the message
     data: bytes  # the decoded content
     eol: bytes = b"\r\n"
-    qp_lines: list[_QPLine] = field(default_factory=list)
+    # Quoted-printable: encoded line i is body[qp_enc[i]:qp_enc[i + 1]] (its line ending included)
+    # and decodes to data[qp_dec[i]:qp_dec[i + 1]]; qp_soft[i] when it ends with a soft break.
+    qp_enc: list[int] = field(default_factory=list)
+    qp_dec: list[int] = field(default_factory=list)
+    qp_soft: list[bool] = field(default_factory=list)
     b64_line_length: int = 76
     b64_suffix: bytes = b""  # whitespace after the last base64 character
 
@@ -119,25 +115,23 @@ def _decode_qp(body: bytes, eol: bytes) -> DecodedBody:
     eols = [b"" if is_soft or not nl else (b"\r\n" if cr else b"\n")
             for is_soft, nl, cr in zip(soft, has_newline, has_cr)]
     data = b"".join(chain.from_iterable(zip(pieces, eols)))
-    dec_starts = list(accumulate(map(len, pieces), initial=0))
     dec_starts = list(accumulate((len(p) + len(e) for p, e in zip(pieces, eols)), initial=0))
     enc_starts = list(accumulate((len(line) + nl for line, nl in zip(raw_lines, has_newline)),
                                  initial=0))
-    lines = [_QPLine(enc_starts[i], enc_starts[i + 1], dec_starts[i], dec_starts[i + 1], soft[i])
-             for i in range(len(raw_lines))]
-    return DecodedBody("quoted-printable", body, data, eol, qp_lines=lines)
+    return DecodedBody("quoted-printable", body, data, eol, qp_enc=enc_starts, qp_dec=dec_starts,
+                       qp_soft=soft)
 
 
 def _encode_qp_edits(decoded: DecodedBody, edits: list[ByteEdit]) -> bytes:
-    lines = decoded.qp_lines
-    if not lines:
+    count = len(decoded.qp_soft)
+    if not count:
         return qp_encode(splice(decoded.data, edits), decoded.eol, continues=False)
-    dec_ends = [line.dec_end for line in lines]
+    dec_ends = decoded.qp_dec[1:]
     groups: list[list] = []  # [first line, last line, edits]
     for edit in edits:
-        first = min(bisect.bisect_right(dec_ends, edit.start), len(lines) - 1)
-        last = first if edit.end <= edit.start else min(
-            bisect.bisect_left(dec_ends, edit.end), len(lines) - 1)
+        # An insertion belongs to the line it lands in (at a line boundary: the next line).
+        first = min(bisect.bisect_right(dec_ends, edit.start), count - 1)
+        last = first if edit.end <= edit.start else min(bisect.bisect_left(dec_ends, edit.end), count - 1)
         if groups and first <= groups[-1][1]:
             groups[-1][1] = max(groups[-1][1], last)
             groups[-1][2].append(edit)
@@ -146,14 +140,14 @@ def _encode_qp_edits(decoded: DecodedBody, edits: list[ByteEdit]) -> bytes:
     out = []
     cursor = 0
     for first, last, group_edits in groups:
-        start, end = lines[first].dec_start, lines[last].dec_end
+        start, end = decoded.qp_dec[first], decoded.qp_dec[last + 1]
         shifted = [ByteEdit(e.start - start, e.end - start, e.data) for e in group_edits]
-        out.append(decoded.body[cursor:lines[first].enc_start])
+        out.append(decoded.body[cursor:decoded.qp_enc[first]])
         # More encoded lines follow: the chunk must end on a line break, soft if not hard.
-        continues = last < len(lines) - 1 or lines[last].soft
+        continues = last < count - 1 or decoded.qp_soft[last]
         out.append(qp_encode(splice(decoded.data[start:end], shifted), decoded.eol,
                              continues=continues))
-        cursor = lines[last].enc_next
+        cursor = decoded.qp_enc[last + 1]
     out.append(decoded.body[cursor:])
     return b"".join(out)
 
