@@ -269,7 +269,7 @@ class _Injection:
             else:
                 text_parts += 1
         output = _splice(self.raw, replacements)
-        self._explain(bodies, registry, honeypot_placed)
+        self._explain(bodies, honeypot_placed)
         links = registry.links
         report = InjectionReport(
             tracked=output != self.raw, skipped_reason=None, detail=None, links=links,
@@ -302,7 +302,7 @@ class _Injection:
                               f"than {MAX_LINE_OCTETS} octets; a relay may wrap it")
         return new_body
 
-    def _explain(self, bodies: list[_Body], registry: LinkRegistry, honeypot: bool) -> None:
+    def _explain(self, bodies: list[_Body], honeypot: bool) -> None:
         options = self.options
         has_html = any(b.is_html for b in bodies)
         if options.track_opens and any(not b.is_html for b in bodies):
@@ -310,7 +310,8 @@ class _Injection:
                 self.notes.append("the text/plain alternative has no open pixel (nothing in plain "
                                   "text loads an image): reading it is never counted as an open")
             else:
-                self.notes.append("plain-text message: opens can't be tracked, only clicks")
+                self.notes.append("plain-text message: there is nowhere to put an open pixel, so "
+                                  "opens can't be tracked")
         if len(self.recipients) > 1:
             self.notes.append(f"{len(self.recipients)} recipients share one pixel and the same "
                               "click URLs: a hit says someone (or their mail system) opened or "

@@ -28,8 +28,10 @@ _BARE_URL = re.compile(r"(?<![\w@.+-])[hH][tT][tT][pP][sS]?://[^\s<>\"]+")
 _TRAILING_PUNCT = ".,;:!?'\"\u2019\u201d\u00bb\u203a"
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 
+_ORIGINAL_MESSAGE = ("Original Message|Ursprüngliche Nachricht|Message d'origine|Mensaje original|"
+                     "Messaggio originale|Oorspronkelijk bericht|Orijinal Mesaj")
 _HISTORY_PATTERNS = [
-    r"^[ \t]*-{2,}[ \t]*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|Mensaje original|Messaggio originale|Oorspronkelijk bericht|Orijinal Mesaj)[ \t]*-{2,}[ \t]*\r?$",
+    rf"^[ \t]*-{{2,}}[ \t]*(?:{_ORIGINAL_MESSAGE})[ \t]*-{{2,}}[ \t]*\r?$",
     r"^[ \t]*-{5,}[ \t]*Forwarded message[ \t]*-{5,}[ \t]*\r?$",
     r"^[ \t]*Begin forwarded message:[ \t]*\r?$",
     r"^[ \t]*_{10,}[ \t]*\r?\n[ \t]*(?:From|De|Von|Kimden):",
@@ -103,12 +105,10 @@ def find_urls(text: str) -> list[TextUrl]:
 def _url_end(text: str, start: int, end: int) -> int:
     while end > start:
         last = text[end - 1]
-        if last in _TRAILING_PUNCT:
-            end -= 1
-        elif last in _CLOSERS and text.count(last, start, end) > text.count(_CLOSERS[last], start, end):
-            end -= 1
-        else:
+        unbalanced = last in _CLOSERS and text.count(last, start, end) > text.count(_CLOSERS[last], start, end)
+        if last not in _TRAILING_PUNCT and not unbalanced:
             break
+        end -= 1
     # A scheme with nothing after it is no link.
     return end if text.find("//", start, end) + 2 < end else start
 
