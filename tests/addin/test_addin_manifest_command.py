@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from click.testing import CliRunner
 
@@ -19,7 +21,7 @@ from tests.addin.conftest import APP_ID, SSO_CLIENT_ID
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     """A configuration that touches nothing outside tmp_path."""
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("MAILBEACON_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("MAILBEACON_SECRET_KEY", "x" * 32)

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+import mailbeacon
 from mailbeacon.addin_manifest import (
     COMPOSE_BUTTON_ID,
     DEFAULT_LOCALHOST_URL,
@@ -207,13 +208,17 @@ def test_default_app_id_is_stable_per_url_and_differs_between_deployments():
     assert render(app_id=default_app_id("https://a.example.com"))
 
 
-def test_default_version_is_the_release_in_four_parts():
-    from mailbeacon import __version__
+@pytest.mark.parametrize("release, expected", [
+    ("0.1.0", "0.1.0.0"), ("1.2.0rc1", "1.2.0.0"), ("2", "2.0.0.0"), ("3.0.0.dev4", "3.0.0.0"),
+    ("1.2.3.4.5", "1.2.3.4"), ("1.2.post1", "1.2.0.0"),
+])
+def test_default_version_is_the_release_in_four_parts(monkeypatch, release, expected):
+    monkeypatch.setattr(mailbeacon, "__version__", release)
+    assert default_manifest_version() == expected
 
-    version = default_manifest_version()
-    assert version.count(".") == 3
-    assert version.startswith(__version__.split("rc")[0].split(".dev")[0].rstrip("."))
-    assert render(version=version)
+
+def test_default_version_of_this_release_makes_a_valid_manifest():
+    assert checks.manifest_errors(render(version=default_manifest_version()), localhost=False) == []
 
 
 def test_the_public_url_host_is_the_only_host_outlook_trusts():
