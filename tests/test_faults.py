@@ -153,7 +153,8 @@ def config_env_config(env):
 def postgres_url(database_template):
     """PostgreSQL is needed to stop "the database" without stopping anyone else's: reachable in both CI passes."""
     if database_template["kind"] == "postgresql":
-        return database_template["url"]
+        yield database_template["url"]
+        return
     url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     engine = create_engine(url)
     try:

@@ -238,5 +238,13 @@ def classify(resolve_dns: bool) -> None:
                           resolve_dns=resolve_dns))
 
 
+def _add_commands() -> None:
+    from .addin_manifest import addin_manifest_command
+
+    main.add_command(addin_manifest_command)
+
+
+_add_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

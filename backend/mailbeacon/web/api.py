@@ -131,18 +131,6 @@ def send_message():
     return jsonify(payload), 202
 
 
-@bp.get("/messages/<public_id>")
-@require_user
-def get_message(public_id: str):
-    rt = _rt()
-    with rt.db.session() as session:
-        message = session.scalar(select(TrackedMessage).where(TrackedMessage.public_id == public_id,
-                                                              TrackedMessage.user_id == g.user_id))
-        if message is None:  # someone else's and missing look the same: ids can't be probed
-            raise ApiError(404, "not_found", "No such message.")
-        return jsonify(message_status(message))
-
-
 @bp.get("/tokens")
 @require_user
 def tokens():

@@ -31,11 +31,12 @@ def build_app(config: Config | None = None, *, runtime: Runtime | None = None) -
 
     install_error_handlers(app)
     _install_request_logging(app)
-    from . import admin, api, auth
+    from . import admin, api, api_notifications, api_settings, api_views, auth
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
-    app.register_blueprint(api.bp)
+    for blueprint in (api.bp, api_views.bp, api_settings.bp, api_notifications.bp):
+        app.register_blueprint(blueprint)
     _install_cors(app, config)
 
     from ..jobs.pipeline import HitPipeline
