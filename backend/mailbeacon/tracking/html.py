@@ -67,7 +67,7 @@ class Edit(NamedTuple):
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LinkSite:
     tag: str
     value_start: int
@@ -110,8 +110,13 @@ class HtmlStats:
         return sum(self.left_alone.values())
 
 
+_NEEDS_CLEANING = re.compile("[&\x00-\x20]")
+
+
 def clean_url(raw_value: str) -> str:
     """The destination a browser would follow for this raw attribute value."""
+    if _NEEDS_CLEANING.search(raw_value) is None:
+        return raw_value
     return decode_attribute_value(raw_value).strip(_C0_AND_SPACE).translate(_TAB_NEWLINE)
 
 
@@ -330,9 +335,12 @@ class _Analysis:
         if href is None:
             return
         url = clean_url(self.doc[href.value_start:href.value_end]) if href.has_value else None
-        marked = "data-mailbeacon-notrack" in attrs or "mailbeacon-notrack" in self._value(
-            attrs.get("class")).split()
-        own = bool(url and self.click_prefix and ascii_lower(url).startswith(self.click_prefix))
+        # Both markers contain "notrack"; most tags don't, and skip the closer look.
+        marked = "notrack" in ascii_lower(self.doc[tag.start:tag.end]) and (
+            "data-mailbeacon-notrack" in attrs
+            or "mailbeacon-notrack" in self._value(attrs.get("class")).split())
+        prefix = self.click_prefix
+        own = bool(url and prefix and ascii_lower(url[:len(prefix)]) == prefix)
         self.links.append(LinkSite(tag.name, href.value_start, href.value_end, href.quote, url,
                                    quoted=self.quote_start is not None, marked=marked, own=own,
                                    in_conditional=in_conditional))

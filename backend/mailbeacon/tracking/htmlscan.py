@@ -46,15 +46,16 @@ _RAW_END_RE = {name: re.compile(rf"</{name}[{_WS}/>]", re.IGNORECASE) for name i
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-# Tags the link rewriter acts on (or must see, like raw-text elements). Everything else is text
-# to it, so runs of text and other tags are skipped in one regex match instead of tag by tag;
-# that is most of a typical message (p, span, td, tr, table, font, b, …).
-_INTERESTING = ("a", "area", "img", "div", "blockquote", "hr", "base", "body", "html", "plaintext",
-                *_RAW_TEXT)
+# Tags the link rewriter acts on (or must see, like raw-text elements), and the end tags it needs
+# for nesting. Everything else is text to it, so runs of text and other tags are skipped in one
+# regex match instead of tag by tag; that is most of a message (p, span, td, table, font, …).
+_INTERESTING = ("a", "area", "img", "div", "blockquote", "hr", "base", "plaintext", *_RAW_TEXT)
+_INTERESTING_END = ("div", "blockquote", "body", "html")
 _BORING_RUN = re.compile(
     rf"(?:[^<]++"
     rf"|<(?![A-Za-z/!?])"
-    rf"|</?(?!(?i:{'|'.join(sorted(_INTERESTING))})[{_WS}/>])(?!(?i:v):)[A-Za-z][^{_WS}/>]*+{_ATTRIBUTES}>"
+    rf"|<(?!(?i:{'|'.join(sorted(_INTERESTING))})[{_WS}/>])(?!(?i:v):)[A-Za-z][^{_WS}/>]*+{_ATTRIBUTES}>"
+    rf"|</(?!(?i:{'|'.join(_INTERESTING_END)})[{_WS}/>])[A-Za-z][^{_WS}/>]*+{_ATTRIBUTES}>"
     rf")*+"
 )
 
@@ -289,6 +290,8 @@ def decode_attribute_value(raw: str) -> str:
     """
     if "&" not in raw:
         return raw
+    if raw.count("&") == raw.count("&amp;"):
+        return raw.replace("&amp;", "&")  # the usual case: only escaped ampersands
 
     def replace(m: re.Match[str]) -> str:
         if m.group(1) is not None:
