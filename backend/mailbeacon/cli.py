@@ -75,6 +75,27 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     run_server(config, workers=workers)
 
 
+@main.command()
+@click.option("--host", default=None, help="Address to listen on.")
+@click.option("--port", type=int, default=None, help="Port to listen on (default MAILBEACON_PORT or 8025).")
+@click.option("--workers", type=int, default=2, show_default=True, help="gevent worker processes.")
+@click.option("--connections", type=int, default=2000, show_default=True, help="Open streams per process.")
+def stream(host: str | None, port: int | None, workers: int, connections: int) -> None:
+    """Serve the real-time notification stream (/api/v1/stream) on gunicorn's gevent worker."""
+    if host is not None:
+        os.environ["MAILBEACON_HOST"] = host
+    if port is not None:
+        os.environ["MAILBEACON_PORT"] = str(port)
+    config = load_config()
+    if not config.redis_url:
+        raise UserError("`stream` needs MAILBEACON_REDIS_URL; in embedded mode `serve` streams itself")
+    ensure_schema(config)
+    from .server import run_stream_server
+
+    click.echo(f"mailbeacon stream listening on http://{config.host}:{config.port}/api/v1/stream", err=True)
+    run_stream_server(config, workers=workers, connections=connections)
+
+
 def _redact(url: str | None) -> str:
     """A URL for a log line, without its password."""
     if not url:

@@ -90,6 +90,37 @@ def _extension_ids(env: Mapping[str, str]) -> tuple[str, ...]:
     return ids
 
 
+# --- Microsoft (Outlook add-in: sign-in, single sign-on, Graph) -------------------------------------------------
+MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
+MICROSOFT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
+
+
+def _https_base(env: Mapping[str, str], name: str, default: str) -> str:
+    value = (env.get(name, "").strip() or default).rstrip("/")
+    if not value.startswith("https://"):
+        # msal refuses anything else, and a Graph token must never travel in the clear.
+        raise ConfigError(f"{name} must start with https://")
+    return value
+
+
+def _microsoft_settings(env: Mapping[str, str]) -> dict:
+    """The MAILBEACON_MICROSOFT_* block. Unset client id/secret: Outlook sign-in answers "not configured"."""
+    ca_bundle = env.get("MAILBEACON_MICROSOFT_CA_BUNDLE", "").strip() or None
+    if ca_bundle is not None and not Path(ca_bundle).is_file():
+        raise ConfigError(f"MAILBEACON_MICROSOFT_CA_BUNDLE: no such file {ca_bundle!r}")
+    app_id_uri = env.get("MAILBEACON_MICROSOFT_API_APP_ID_URI", "").strip().rstrip("/") or None
+    if app_id_uri is not None and not app_id_uri.startswith("api://"):
+        raise ConfigError("MAILBEACON_MICROSOFT_API_APP_ID_URI must start with api://")
+    return {
+        "microsoft_client_id": env.get("MAILBEACON_MICROSOFT_CLIENT_ID", "").strip() or None,
+        "microsoft_client_secret": env.get("MAILBEACON_MICROSOFT_CLIENT_SECRET", "").strip() or None,
+        "microsoft_authority": _https_base(env, "MAILBEACON_MICROSOFT_AUTHORITY", MICROSOFT_AUTHORITY),
+        "microsoft_graph_url": _https_base(env, "MAILBEACON_MICROSOFT_GRAPH_URL", MICROSOFT_GRAPH_URL),
+        "microsoft_ca_bundle": ca_bundle,
+        "microsoft_api_app_id_uri": app_id_uri,
+    }
+
+
 def _sqlite_path(url: str) -> Path | None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != "sqlite:///:memory:":
@@ -138,6 +169,15 @@ class Config:
     gmail_api_url: str = "https://gmail.googleapis.com/"
     extension_ids: tuple[str, ...] = ()
     api_token_days: int = 30
+    # Microsoft: see _microsoft_settings. The authority is the identity platform's base (a tenant is appended).
+    microsoft_client_id: str | None = None
+    microsoft_client_secret: str | None = None
+    microsoft_authority: str = MICROSOFT_AUTHORITY
+    microsoft_graph_url: str = MICROSOFT_GRAPH_URL
+    microsoft_ca_bundle: str | None = None  # a PEM to trust instead of the system's (the local stand-in's CA)
+    microsoft_api_app_id_uri: str | None = None  # default: api://<public host>/<client id>, as the manifest says
+    api_rate_per_minute: int = 600
+    stream_url: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -202,5 +242,8 @@ class Config:
             gmail_api_url=env.get("MAILBEACON_GMAIL_API_URL", "").strip() or "https://gmail.googleapis.com/",
             extension_ids=_extension_ids(env),
             api_token_days=_int(env, "MAILBEACON_API_TOKEN_DAYS", 30, minimum=1),
+            **_microsoft_settings(env),
+            api_rate_per_minute=_int(env, "MAILBEACON_API_RATE_PER_MINUTE", 600, minimum=1),
+            stream_url=(env.get("MAILBEACON_STREAM_URL", "").strip().rstrip("/") or None),
             extra={k: v for k, v in env.items() if k.startswith("MAILBEACON_")},
         )

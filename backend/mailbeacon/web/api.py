@@ -75,7 +75,10 @@ def me():
             "email": user.email, "name": user.display_name,
             "accounts": [{"id": a.id, "provider": a.provider, "address": a.address, "status": a.status,
                           "status_reason": a.status_reason} for a in accounts],
-            "defaults": {"track_opens": settings.default_track_opens, "track_clicks": settings.default_track_clicks},
+            "defaults": {"track_opens": settings.default_track_opens and settings.open_tracking_enabled,
+                         "track_clicks": settings.default_track_clicks and settings.click_tracking_enabled},
+            # Where the real-time channel lives (a separate gevent service in production, this server otherwise).
+            "stream_url": (_rt().config.stream_url or _rt().config.public_url) + "/api/v1/stream",
         })
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from functools import wraps
 
@@ -37,9 +38,42 @@ def require_user(view):
             user, token = found
             g.user_id, g.user_email, g.token_id = user.id, user.email, token.id
             _leave_footprint(rt, session, user.id)
+        retry_after = _rate_limited(rt, token.id)
+        if retry_after:
+            raise ApiError(429, "rate_limited", "Too many requests with this token; slow down.",
+                           headers={"Retry-After": str(retry_after)})
         return view(*args, **kwargs)
 
     return wrapper
+
+
+_local_lock = threading.Lock()
+
+
+def _rate_limited(rt, token_id: int) -> int:
+    """Fixed one-minute windows per token (Redis when there is one, so every process shares the count).
+    Returns the seconds to wait, or 0."""
+    limit = rt.config.api_rate_per_minute
+    window = int(time.time() // 60)
+    retry_after = 60 - int(time.time()) % 60 or 1
+    if rt.redis is not None:
+        key = f"mb:rl:{token_id}:{window}"
+        try:
+            with rt.redis.pipeline(transaction=False) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, 120)
+                count = pipe.execute()[0]
+        except Exception:
+            return 0  # a Redis outage must not lock every client out
+        return retry_after if count > limit else 0
+    _local_windows: dict = rt._once("rate_windows", dict)  # per runtime: embedded mode has one process
+    with _local_lock:
+        key = (token_id, window)
+        _local_windows[key] = _local_windows.get(key, 0) + 1
+        if len(_local_windows) > 10_000:
+            for old in [k for k in _local_windows if k[1] < window]:
+                del _local_windows[old]
+        return retry_after if _local_windows[key] > limit else 0
 
 
 def _leave_footprint(rt, session, user_id: int) -> None:

@@ -1,0 +1,162 @@
+"""GET /api/v1/stream: the sender's real-time channel, as Server-Sent Events.
+
+Why SSE: it is plain HTTP (one response that never ends), so it passes every proxy, works on the embedded server
+and on gunicorn's gevent worker alike, and resuming is built in (`Last-Event-ID`). The extension reads it with
+fetch() from its service worker (which can send the Authorization header, unlike EventSource) and an alarm
+reconnects it when Chrome has stopped the worker; on reconnect the client sends the last id it saw and gets
+every stored notification after it before the live ones.
+
+One Redis subscriber per process (a pattern subscription) fans out to that process's clients: a connection per
+client would exhaust redis-py's pool long before a thousand open streams.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+
+from flask import Blueprint, Response, current_app, g, request, stream_with_context
+from sqlalchemy import select
+
+from ..notify.publish import CHANNEL_PREFIX
+from ..storage.models import Notification
+from .api_notifications import render_notification
+from .apiauth import require_user
+
+log = logging.getLogger(__name__)
+bp = Blueprint("stream", __name__, url_prefix="/api/v1")
+
+HEARTBEAT_SECONDS = 15.0  # a comment line this often keeps proxies and the client's idle timers happy
+BACKLOG_LIMIT = 200
+CLIENT_QUEUE = 1000
+
+
+class RedisFanout:
+    """One pattern subscription for the whole process; events are handed to the local listeners of that user."""
+
+    def __init__(self, redis_client) -> None:
+        self._redis = redis_client
+        self._lock = threading.Lock()
+        self._listeners: dict[int, set] = {}
+        self._thread: threading.Thread | None = None
+
+    def subscribe(self, user_id: int, listener) -> callable:
+        with self._lock:
+            self._listeners.setdefault(user_id, set()).add(listener)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="mailbeacon-fanout", daemon=True)
+                self._thread.start()
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._listeners.get(user_id, set()).discard(listener)
+
+        return unsubscribe
+
+    def listeners(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self._listeners.values())
+
+    def _run(self) -> None:
+        while True:
+            try:
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                for message in pubsub.listen():
+                    if message.get("type") != "pmessage":
+                        continue
+                    channel = message["channel"].decode() if isinstance(message["channel"], bytes) else \
+                        message["channel"]
+                    try:
+                        user_id = int(channel[len(CHANNEL_PREFIX):])
+                        event = json.loads(message["data"])
+                    except (ValueError, TypeError):
+                        continue
+                    with self._lock:
+                        targets = list(self._listeners.get(user_id, ()))
+                    for listener in targets:
+                        listener(event)
+            except Exception as exc:  # Redis went away: clients keep their stream and catch up from the database
+                log.warning("stream fan-out lost Redis (%s); resubscribing", exc.__class__.__name__)
+                time.sleep(1.0)
+
+
+def _fanout(app):
+    rt = app.extensions["mailbeacon"]
+    if rt.redis is None:
+        return rt.broker
+    with _FANOUT_LOCK:
+        fanout = app.extensions.get("mailbeacon.fanout")
+        if fanout is None:
+            fanout = app.extensions["mailbeacon.fanout"] = RedisFanout(rt.redis)
+        return fanout
+
+
+_FANOUT_LOCK = threading.Lock()
+
+
+def _format(event: dict) -> str:
+    lines = []
+    if event.get("id") is not None and event.get("event") in ("open", "click"):
+        lines.append(f"id: {event['id']}")
+        lines.append("event: notification")
+    else:
+        lines.append("event: message")
+    lines.append("data: " + json.dumps(event, separators=(",", ":"), default=str))
+    return "\n".join(lines) + "\n\n"
+
+
+@bp.get("/stream")
+@require_user
+def stream():
+    user_id = g.user_id
+    last_id_text = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or "0"
+    try:
+        last_id = max(0, int(last_id_text))
+    except ValueError:
+        last_id = 0
+    app = current_app._get_current_object()
+    rt = app.extensions["mailbeacon"]
+    inbox: queue.Queue = queue.Queue(maxsize=CLIENT_QUEUE)
+
+    def listener(event: dict) -> None:
+        try:
+            inbox.put_nowait(event)
+        except queue.Full:
+            pass  # a client this far behind catches up from the database on reconnect
+
+    # Subscribe before reading the backlog, so nothing published in between is missed (duplicates are skipped).
+    unsubscribe = _fanout(app).subscribe(user_id, listener)
+
+    def generate():
+        sent_up_to = last_id
+        try:
+            yield f"retry: 3000\n: connected\n\n"
+            with rt.db.session() as session:
+                backlog = session.scalars(select(Notification).where(
+                    Notification.user_id == user_id, Notification.id > last_id)
+                    .order_by(Notification.id).limit(BACKLOG_LIMIT)).all()
+                for note in backlog:
+                    yield _format(render_notification(note))
+                    sent_up_to = max(sent_up_to, note.id)
+            while True:
+                try:
+                    event = inbox.get(timeout=HEARTBEAT_SECONDS)
+                except queue.Empty:
+                    yield ": keep-alive\n\n"
+                    continue
+                if event.get("event") in ("open", "click") and event.get("id") is not None:
+                    if int(event["id"]) <= sent_up_to:
+                        continue
+                    sent_up_to = int(event["id"])
+                yield _format(event)
+        finally:
+            unsubscribe()
+
+    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise hold events back
+    return response
