@@ -31,12 +31,11 @@ def build_app(config: Config | None = None, *, runtime: Runtime | None = None) -
 
     install_error_handlers(app)
     _install_request_logging(app)
-    from . import admin, api, api_notifications, api_settings, api_views, auth, auth_microsoft, stream
+    from . import admin, api, api_notifications, api_settings, api_views, auth, openapi, stream
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
-    app.register_blueprint(auth_microsoft.bp)
-    for blueprint in (api.bp, api_views.bp, api_settings.bp, api_notifications.bp, stream.bp):
+    for blueprint in (api.bp, api_views.bp, api_settings.bp, api_notifications.bp, stream.bp, openapi.bp):
         app.register_blueprint(blueprint)
     _install_cors(app, config)
 
