@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -26,6 +26,7 @@ from ..runtime import Runtime
 from ..storage.models import AuthFlow, MailAccount, User, utcnow
 from ..storage.users import normalise_address
 from .api_tokens import AuthError, create_code
+from .client_redirects import EXTENSION, allowed_client_redirect
 
 # The narrowest Gmail scope that can read, replace and send a draft.
 GMAIL_SCOPES = ("openid", "email", "https://www.googleapis.com/auth/gmail.compose")
@@ -35,21 +36,6 @@ _METADATA_TTL = 3600.0
 
 def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def allowed_client_redirect(rt: Runtime, redirect_uri: str) -> str | None:
-    """The client name if `redirect_uri` is one of our clients' hand-off URLs; None otherwise (no open redirect)."""
-    try:
-        parts = urlsplit(redirect_uri)
-    except ValueError:
-        return None
-    if parts.scheme != "https" or parts.username or parts.password or parts.port or parts.query or parts.fragment:
-        return None
-    host = (parts.hostname or "").lower()
-    for ext_id in rt.config.extension_ids:
-        if host == f"{ext_id}.chromiumapp.org":
-            return "extension"
-    return None
 
 
 class _Discovery:
@@ -91,7 +77,7 @@ class GoogleSignIn:
 
     def start(self, session, *, client_redirect_uri: str, client_state: str, code_challenge: str,
               code_challenge_method: str = "S256", login_hint: str | None = None) -> str:
-        client = allowed_client_redirect(self.rt, client_redirect_uri)
+        client = allowed_client_redirect(self.rt, client_redirect_uri, clients=(EXTENSION,))
         if client is None:
             raise AuthError("invalid_redirect_uri", "redirect_uri is not one of this server's registered clients")
         if code_challenge_method != "S256" or not 43 <= len(code_challenge or "") <= 128:
