@@ -114,7 +114,7 @@ schema = schemathesis.openapi.from_dict(document())
 
 
 @schema.exclude(method="DELETE").exclude(path="/api/v1/stream").parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_generated_requests_never_get_a_server_error(case, fuzz_target):
     app, auth = fuzz_target
     case.headers = {**(case.headers or {}), **auth}

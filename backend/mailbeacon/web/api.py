@@ -149,6 +149,8 @@ def tokens():
 @bp.delete("/tokens/<int:token_id>")
 @require_user
 def revoke(token_id: int):
+    if token_id > 2**63 - 1:
+        raise ApiError(404, "not_found", "No such active token.")
     rt = _rt()
     with rt.db.transaction() as session:
         if not api_tokens.revoke_token(session, g.user_id, token_id):

@@ -10,6 +10,7 @@ from .apiauth import require_user
 from .errors import ApiError
 
 bp = Blueprint("api_notifications", __name__, url_prefix="/api/v1")
+MAX_ID = 2**63 - 1  # the largest row id either database can hold; anything bigger is a bad request, not a crash
 
 
 def _rt():
@@ -33,6 +34,8 @@ def list_notifications():
         raise ApiError(400, "invalid_request", "limit, before and after are numbers.") from None
     if not 1 <= limit <= 100:
         raise ApiError(400, "invalid_request", "limit must be a number from 1 to 100.")
+    if any(v is not None and not 0 <= v <= MAX_ID for v in (before, after)):
+        raise ApiError(400, "invalid_request", "before and after are notification ids.")
     stmt = select(Notification).where(Notification.user_id == g.user_id)
     if args.get("unread") in ("1", "true"):
         stmt = stmt.where(Notification.read_at.is_(None))
@@ -72,8 +75,8 @@ def mark_read():
         pass
     else:
         ids = body.get("ids")
-        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids) \
-                or len(ids) > 500:
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_ID
+                                                for i in ids) or len(ids) > 500:
             raise ApiError(400, "invalid_request", "ids must be a list of notification ids (at most 500).")
         stmt = stmt.where(Notification.id.in_(ids))
     with _rt().db.transaction() as session:

@@ -116,6 +116,8 @@ def delete_me():
 @bp.delete("/accounts/<int:account_id>")
 @require_user
 def delete_account(account_id: int):
+    if account_id > 2**63 - 1:
+        raise ApiError(404, "not_found", "No such account.")
     rt = _rt()
     with rt.db.transaction() as session:
         account = session.scalar(select(MailAccount).where(MailAccount.id == account_id,

@@ -226,7 +226,7 @@ def document() -> dict:
                     "tokens": {"type": "array", "items": _ref("Token")}}}, "Tokens."), **_errors(*_AUTH_ERRORS)}}},
             "/api/v1/tokens/{token_id}": {"delete": {
                 "operationId": "revokeToken", "summary": "Revoke one of this user's tokens",
-                "parameters": [{"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "parameters": [{"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}],
                 "responses": {"204": {"description": "Revoked."}, **_errors(404, *_AUTH_ERRORS)}}},
             "/api/v1/accounts/{account_id}": {"delete": {
                 "operationId": "deleteAccount", "summary": "Disconnect an account and delete its tracking data",
