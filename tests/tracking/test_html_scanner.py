@@ -1,5 +1,7 @@
 """The tag scanner reads markup the way an HTML5 tokenizer does, checked against html5lib."""
 
+import re
+
 import html5lib
 import pytest
 from hypothesis import given, settings
@@ -169,7 +171,7 @@ def _our_links(doc: str) -> set[str]:
 _values = st.sampled_from([
     "https://x.test/", "https://x.test/?a=1&amp;b=2", "?a&copy=1", "x > y", "it's", 'say "hi"',
     "href=https://no.test/", "&#x26;", "", " spaced ", "a\nb", "/>", "&lt;a href=z&gt;",
-    "<a href='https://in-value.test/'>", "<!-- x -->", "</div><a href=v>",
+    "<a href='https://in-value.test/'>", "<!-- x -->", "</div><a href=v>", "https://t.test/o/PIX",
 ])
 _attr_names = st.sampled_from(["href", "HREF", "Href", "data-href", "title", "class", "x", "=odd", "'q"])
 
@@ -195,7 +197,7 @@ def _attribute(draw):
 def _fragment(draw):
     kind = draw(st.sampled_from(["tag", "tag", "tag", "end", "text", "comment", "raw", "bogus"]))
     if kind == "tag":
-        name = draw(st.sampled_from(["a", "A", "area", "div", "p", "span", "b", "img", "td", "br", "abbr",
+        name = draw(st.sampled_from(["a", "A", "area", "div", "p", "span", "b", "img", "IMG", "td", "br", "abbr",
                                      "v:rect", "divx"]))
         attributes = draw(st.lists(_attribute(), max_size=4))
         sep = draw(st.sampled_from([" ", "\n", "\t", "/"]))
@@ -235,10 +237,18 @@ def test_skipping_uninteresting_markup_in_bulk_finds_the_same_interesting_tags(f
     interesting = {"a", "area", "img", "div", "blockquote", "hr", "base", "plaintext", "script",
                    "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"}
     interesting_end = {"div", "blockquote", "body", "html"}
-    expected = [(kind, start, end) for (kind, start, end), token in zip(every, [
-        t for t in iter_markup(doc) if not isinstance(t, Run)])
-        if kind == "Comment" or (token.name in interesting_end if token.is_end else
-                                 token.name in interesting or token.name.startswith("v:"))]
+
+
+    def matters(token) -> bool:
+        if isinstance(token, Comment):
+            return True
+        if token.is_end:
+            return token.name in interesting_end
+        if token.name == "img":  # only one that could be our pixel
+            return re.search("/[oO]/|&", doc[token.start:doc.find(">", token.start)]) is not None
+        return token.name in interesting or token.name.startswith("v:")
+
+    expected = [(type(t).__name__, t.start, t.end) for t in iter_markup(doc) if not isinstance(t, Run) and matters(t)]
     assert skipped == expected
 
 

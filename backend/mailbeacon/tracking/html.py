@@ -36,6 +36,7 @@ from .htmlscan import (
     decode_attribute_value,
     encode_attribute_value,
     escape_for_double_quotes,
+    has_image,
     iter_markup,
     strip_tags,
 )
@@ -139,6 +140,15 @@ def analyse_html(html: str, *, tracking_base: str) -> HtmlPlan:
 def apply_html_plan(plan: HtmlPlan, *, track_link: Callable[[str], str] | None,
                     pixel_url: str | None, honeypot_url: Callable[[], str] | None = None,
                     excluded_urls: frozenset[str] = frozenset()) -> tuple[str, HtmlStats]:
+    stats = plan_html_edits(plan, track_link=track_link, pixel_url=pixel_url,
+                            honeypot_url=honeypot_url, excluded_urls=excluded_urls)
+    return apply_edits(plan.html, stats.edits), stats
+
+
+def plan_html_edits(plan: HtmlPlan, *, track_link: Callable[[str], str] | None,
+                    pixel_url: str | None, honeypot_url: Callable[[], str] | None = None,
+                    excluded_urls: frozenset[str] = frozenset()) -> HtmlStats:
+    """Register the links (in document order) and return the edits, without building the text."""
     stats = HtmlStats(quoted_history=bool(plan.quote_regions), base_href=plan.base_href)
     edits: list[Edit] = []
     if track_link is not None:
@@ -168,7 +178,7 @@ def apply_html_plan(plan: HtmlPlan, *, track_link: Callable[[str], str] | None,
 
     edits.sort(key=lambda e: (e.start, e.end))
     stats.edits = edits
-    return apply_edits(plan.html, edits), stats
+    return stats
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
@@ -275,6 +285,9 @@ class _Analysis:
         """Is there text a reader would see in this run of text and uninteresting tags?"""
         segment = self.doc[start:end]
         if not _VISIBLE.search(segment):
+            return
+        if "<" in segment and has_image(segment):
+            self.visible = True  # a picture is content, even without any text
             return
         text = strip_tags(segment)
         if _VISIBLE.search(text) and ("&" not in text or _VISIBLE.search(_NBSP_REFS.sub("", text))):

@@ -49,15 +49,19 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 # Tags the link rewriter acts on (or must see, like raw-text elements), and the end tags it needs
 # for nesting. Everything else is text to it, so runs of text and other tags are skipped in one
 # regex match instead of tag by tag; that is most of a message (p, span, td, table, font, …).
+# An <img> only matters when it could be one of our pixels ("/o/" in its URL, or an escaped
+# one): the others are skipped too, and a Run that holds one has a picture in it.
 _INTERESTING = ("a", "area", "img", "div", "blockquote", "hr", "base", "plaintext", *_RAW_TEXT)
 _INTERESTING_END = ("div", "blockquote", "body", "html")
 _BORING_RUN = re.compile(
     rf"(?:[^<]++"
     rf"|<(?![A-Za-z/!?])"
-    rf"|<(?!(?i:{'|'.join(sorted(_INTERESTING))})[{_WS}/>])(?!(?i:v):)[A-Za-z][^{_WS}/>]*+{_ATTRIBUTES}>"
+    rf"|<(?:(?=(?i:img)[{_WS}/>])(?![^>]*?(?:/[oO]/|&))"
+    rf"|(?!(?i:{'|'.join(sorted(_INTERESTING))})[{_WS}/>])(?!(?i:v):))[A-Za-z][^{_WS}/>]*+{_ATTRIBUTES}>"
     rf"|</(?!(?i:{'|'.join(_INTERESTING_END)})[{_WS}/>])[A-Za-z][^{_WS}/>]*+{_ATTRIBUTES}>"
     rf")*+"
 )
+_IMG_TAG = re.compile(rf"<img[{_WS}/>]", re.IGNORECASE)
 
 
 def ascii_lower(text: str) -> str:
@@ -339,3 +343,8 @@ def escape_for_double_quotes(value: str) -> str:
 def strip_tags(text: str) -> str:
     """The text of a Run without its tags (a Run holds no comments or raw text)."""
     return _TAG_RE.sub(" ", text) if "<" in text else text
+
+
+def has_image(text: str) -> bool:
+    """Does this Run hold an <img> (which a Run only does when it isn't one of our pixels)?"""
+    return _IMG_TAG.search(text) is not None

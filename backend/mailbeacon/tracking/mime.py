@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .envelope import Envelope, MalformedMessage, read_envelope
-from .html import Edit, HtmlPlan, analyse_html, apply_html_plan
+from .html import Edit, HtmlPlan, analyse_html, plan_html_edits
 from .links import LinkRegistry, TrackedLink
 from .mimetree import MimePart, parse_structure
 from .text import armor as text_armor
-from .text import rewrite_text
+from .text import plan_text_edits
 from .transfer import ByteEdit, DecodedBody, TransferError, body_line_ending, decode_body, encode_body
 from .transfer import IDENTITY_ENCODINGS
 
@@ -239,7 +239,7 @@ class _Injection:
             if body.is_html:
                 assert body.plan is not None
                 wants_honeypot = options.track_clicks and options.honeypot and not honeypot_placed
-                _, stats = apply_html_plan(
+                stats = plan_html_edits(
                     body.plan, track_link=registry.track if options.track_clicks else None,
                     pixel_url=options.pixel_url if options.track_opens else None,
                     honeypot_url=registry.track_honeypot if wants_honeypot else None,
@@ -251,7 +251,7 @@ class _Injection:
                                       "left as they are")
                 edits, errors = stats.edits, "xmlcharrefreplace"
             else:
-                _, tstats = rewrite_text(body.text, track_link=registry.track, excluded_urls=excluded,
+                tstats = plan_text_edits(body.text, track_link=registry.track, excluded_urls=excluded,
                                          marked_urls=marked, tracking_base=options.tracking_base)
                 self.left_alone.update(tstats.left_alone)
                 edits, errors = tstats.edits, "strict"

@@ -128,6 +128,16 @@ def rewrite_text(text: str, *, track_link: Callable[[str], str],
                  tracking_base: str = "") -> tuple[str, TextStats]:
     """`excluded_urls` are the List-Unsubscribe URLs; `marked_urls` the links the sender marked
     not to track in the HTML alternative (plain text has no way to mark them)."""
+    stats = plan_text_edits(text, track_link=track_link, excluded_urls=excluded_urls,
+                            marked_urls=marked_urls, tracking_base=tracking_base)
+    return apply_edits(text, stats.edits), stats
+
+
+def plan_text_edits(text: str, *, track_link: Callable[[str], str],
+                    excluded_urls: frozenset[str] = frozenset(),
+                    marked_urls: frozenset[str] = frozenset(),
+                    tracking_base: str = "") -> TextStats:
+    """Register the links (in document order) and return the edits, without building the text."""
     stats = TextStats()
     stats.quoted_history = history_start(text) < len(text) or _QUOTED_LINE.search(text) is not None
     click_prefix = tracking_base.rstrip("/").lower() + "/c/" if tracking_base else None
@@ -145,4 +155,4 @@ def rewrite_text(text: str, *, track_link: Callable[[str], str],
         else:
             stats.edits.append(Edit(found.start, found.end, track_link(found.url)))
             stats.links_tracked += 1
-    return apply_edits(text, stats.edits), stats
+    return stats
