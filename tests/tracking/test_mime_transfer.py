@@ -146,3 +146,30 @@ def test_an_unknown_transfer_encoding_is_an_error():
 def test_no_edits_gives_back_the_body_itself():
     body = b"=C4=9F=\r\nx\r\n"
     assert encode_body(decode_body(body, "quoted-printable"), []) is body
+
+
+_qp_soup = st.lists(st.sampled_from([b"a", b"=3D", b"=c4=9f", b"=", b"=ZZ", b" ", b"\t", b"=\r\n", b"=\n", b"\r\n", b"\n",
+                                     b"\r", b"==41", b"x" * 30]), max_size=40).map(b"".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_qp_soup)
+def test_the_one_call_decoder_agrees_with_the_careful_one_whenever_it_answers(body):
+    careful = decode_body(body, "quoted-printable")
+    from mailbeacon.tracking import transfer
+
+    lines = body.split(b"\n")
+    tail = lines.pop()
+    bare = [line.removesuffix(b"\r") for line in lines] + ([tail] if tail else [])
+    eol_sizes = [2 if line.endswith(b"\r") else 1 for line in lines] + ([0] if tail else [])
+    careful_data, careful_sizes, careful_soft = transfer._decode_each_line(bare, eol_sizes)
+    quick = transfer._decode_regular_qp(body, bare, eol_sizes)
+    if quick is not None:
+        assert quick == (careful_data, careful_sizes, careful_soft)
+    assert careful.data == careful_data
+    assert careful.qp_dec[-1] == len(careful.data) and careful.qp_enc[-1] == len(body)
+
+
+def test_irregular_quoted_printable_is_decoded_by_the_rules():
+    # An '=' that starts no escape stays; trailing whitespace is padding, even before a soft break.
+    assert decode_body(b"a=ZZb \r\nc=3D= \r\nd\r\n", "quoted-printable").data == b"a=ZZb\r\nc=d\r\n"
