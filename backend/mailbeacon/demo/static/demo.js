@@ -1,0 +1,202 @@
+// The demo page: compose and send, read the delivered mail, and watch what the sender sees.
+// All state lives on the demo server; this page polls it once a second and redraws what changed.
+"use strict";
+
+const POLL_MS = 1000;
+const STATUS_WORDS = { queued: "Queued", sending: "Sending", sent: "Sent", failed: "Failed" };
+const compose = { draftId: null, pendingMessage: null };
+const seenNotifications = new Set();
+let lastFeedJson = "";
+let lastInboxJson = "";
+let openMessage = null;
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function time(iso) {
+  if (!iso) return null;
+  const when = new Date(iso);
+  return el("time", { datetime: iso }, when.toLocaleTimeString());
+}
+
+function randomKey() {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return "demo-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function setComposeStatus(text, isError) {
+  const status = document.getElementById("compose-status");
+  status.textContent = text;
+  status.classList.toggle("error", Boolean(isError));
+}
+
+async function send(event) {
+  event.preventDefault();
+  const button = document.getElementById("send");
+  button.disabled = true;
+  setComposeStatus("Saving the draft and asking the backend to send it…");
+  const body = {
+    to: document.getElementById("to").value,
+    subject: document.getElementById("subject").value,
+    body: document.getElementById("body").value,
+    track_opens: document.getElementById("track-opens").checked,
+    track_clicks: document.getElementById("track-clicks").checked,
+    draft_id: compose.draftId,
+    idempotency_key: randomKey(),
+  };
+  try {
+    const response = await fetch("demo/send", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    const answer = await response.json();
+    if (!response.ok) {
+      compose.draftId = answer.draft_id || compose.draftId;
+      setComposeStatus(answer.error ? answer.error.message : "The send failed.", true);
+      return;
+    }
+    compose.draftId = answer.draft_id;
+    compose.pendingMessage = answer.message.id;
+    setComposeStatus("Queued: the backend is tracking and sending draft " + answer.draft_id + "…");
+  } catch (error) {
+    setComposeStatus("The demo server did not answer: " + error.message, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function followPendingSend(messages) {
+  if (!compose.pendingMessage) return;
+  const message = messages.find((m) => m.id === compose.pendingMessage);
+  if (!message || (message.status !== "sent" && message.status !== "failed")) return;
+  compose.pendingMessage = null;
+  if (message.status === "sent") {
+    compose.draftId = null; // Gmail's draft is gone once sent: the next message is a new draft
+    setComposeStatus("Sent. Open it in the recipient's inbox.");
+  } else {
+    setComposeStatus("Not sent: " + (message.status_detail || "the backend gave no reason"), true);
+  }
+}
+
+function renderInbox(inbox) {
+  const json = JSON.stringify(inbox);
+  if (json === lastInboxJson) return;
+  lastInboxJson = json;
+  document.getElementById("inbox-empty").hidden = inbox.length > 0;
+  const list = document.getElementById("inbox");
+  list.replaceChildren(...inbox.map((entry) => {
+    const current = openMessage && openMessage.id === entry.id && openMessage.mailbox === entry.mailbox;
+    return el("li", { class: entry.unread ? "unread" : null },
+      el("button", { type: "button", class: "link", "aria-current": current ? "true" : null,
+                     onclick: () => openMail(entry) },
+        el("span", { class: "subject" }, "Open “" + entry.subject + "”"),
+        el("span", { class: "meta" }, "To " + entry.mailbox + " · from " + entry.from + " · " +
+           new Date(entry.received_at).toLocaleTimeString())));
+  }));
+}
+
+function openMail(entry) {
+  openMessage = entry;
+  lastInboxJson = ""; // redraw to mark it current
+  document.getElementById("reader").hidden = false;
+  document.getElementById("reader-heading").textContent = entry.subject + " — from " + entry.from;
+  document.getElementById("message-frame").src =
+    "demo/mail/" + encodeURIComponent(entry.mailbox) + "/" + encodeURIComponent(entry.id);
+}
+
+function kindBadge(kind) {
+  return el("span", { class: "kind " + kind }, kind.replace("_", " "));
+}
+
+function renderNotifications(notifications) {
+  document.getElementById("notifications-empty").hidden = notifications.length > 0;
+  const list = document.getElementById("notifications");
+  // Oldest first into the top of the list, so the newest ends on top; each is announced once.
+  for (const note of [...notifications].reverse()) {
+    if (seenNotifications.has(note.id)) continue;
+    seenNotifications.add(note.id);
+    const who = (note.recipients || []).join(", ") || "The recipient";
+    const what = note.event === "click"
+      ? who + " clicked " + (note.link || "a link") + " in “" + note.subject + "”"
+      : who + " opened “" + note.subject + "”";
+    list.prepend(el("li", {}, time(note.at || note.created_at), " ", what, " ", kindBadge(note.kind || "human")));
+  }
+}
+
+function countLine(count, machineCount) {
+  const people = count === 1 ? "1 by a person" : count + " by people";
+  const machines = machineCount === 1 ? "1 by a machine" : machineCount + " by machines";
+  return people + ", " + machines;
+}
+
+// `message` is the API's GET /api/v1/messages/{id}, timeline included, exactly as the extension receives it.
+function renderMessage(message) {
+  const tracking = message.tracking.skipped_reason
+    ? "not tracked: " + message.tracking.skipped_reason
+    : [message.tracking.opens ? "opens" : null, message.tracking.clicks ? "clicks" : null]
+        .filter(Boolean).join(" and ") || "nothing";
+  const status = STATUS_WORDS[message.status] || message.status;
+  const hits = message.timeline.map((hit) => el("li", {},
+    time(hit.at), " ",
+    hit.type === "click" ? "Click on " + (hit.url || "a link") + " " : "Open ",
+    kindBadge(hit.kind),
+    el("span", { class: "reason" }, hit.reason),
+    hit.counted ? null : el("span", { class: "repeat" }, "not counted again")));
+  return el("article", { class: "message", "data-message-id": message.id },
+    el("h4", {}, message.subject || "(no subject)"),
+    el("p", { class: "to" }, "To " + message.recipients.join(", ")),
+    el("dl", {},
+      el("dt", {}, "Status"),
+      el("dd", {}, el("span", { class: "state " + message.status }, status),
+         message.status === "failed" && message.status_detail ? " — " + message.status_detail : null),
+      el("dt", {}, "Tracking"), el("dd", {}, tracking),
+      el("dt", {}, "Opens"), el("dd", { "data-opens": "" }, countLine(message.opens.count, message.opens.machine_count)),
+      el("dt", {}, "Clicks"),
+      el("dd", { "data-clicks": "" }, countLine(message.clicks.count, message.clicks.machine_count))),
+    message.status === "sent" && message.wording ? el("p", { class: "wording" }, message.wording) : null,
+    hits.length ? el("ol", { class: "timeline", "aria-label": "Opens and clicks" }, hits)
+                : el("p", { class: "empty" }, "No opens or clicks yet."));
+}
+
+function renderFeed(feed) {
+  document.getElementById("feed-error").textContent = feed.error ? "Not refreshed: " + feed.error : "";
+  renderNotifications(feed.notifications);
+  followPendingSend(feed.messages);
+  const json = JSON.stringify(feed.messages);
+  if (json === lastFeedJson) return;
+  lastFeedJson = json;
+  document.getElementById("messages-empty").hidden = feed.messages.length > 0;
+  document.getElementById("messages").replaceChildren(...feed.messages.map(renderMessage));
+}
+
+async function poll() {
+  try {
+    const response = await fetch("demo/state", { cache: "no-store" });
+    if (response.ok) {
+      const state = await response.json();
+      renderInbox(state.inbox);
+      renderFeed(state.feed);
+    }
+  } catch (error) {
+    // The demo was stopped or is restarting: keep trying quietly.
+  } finally {
+    setTimeout(poll, POLL_MS);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("compose-form").addEventListener("submit", send);
+  poll();
+});
