@@ -204,3 +204,21 @@ def test_a_reply_keeps_its_thread_and_reply_headers(signed_in, google):
 def _account(rt):
     with rt.db.session() as s:
         return s.scalar(select(MailAccount).where(MailAccount.provider == "gmail"))
+
+
+def test_unfinished_sends_resume_after_an_embedded_restart(signed_in, google):
+    from datetime import timedelta
+
+    from mailbeacon.services.send_gmail import resume_unfinished_sends
+
+    rt, *_ = signed_in
+    draft_id = google.state.save_draft(SENDER, DRAFT)
+    message_id = queue(rt, draft_id, seen_for(DRAFT))
+    with rt.db.transaction() as s:
+        message = s.get(TrackedMessage, message_id)
+        message.status = "sending"  # the process died mid-send
+        message.created_at = message.created_at - timedelta(minutes=5)
+    assert resume_unfinished_sends(rt) == 1
+    wait_until(lambda: len(google.state.sent_messages()) == 1, timeout=30)
+    with rt.db.session() as s:
+        wait_until(lambda: s.get(TrackedMessage, message_id).status == "sent" or s.expire_all(), timeout=10)

@@ -234,3 +234,23 @@ def _restore_draft(provider: MailProvider, draft_id: str, digest: str, original:
         provider.replace_draft(draft_id=draft_id, raw=original, thread_id=draft.thread_id)
     except ProviderError:
         log.warning("could not restore the draft after a failed send")
+
+
+def resume_unfinished_sends(rt: Runtime, *, older_than_seconds: float = 30.0) -> int:
+    """Embedded mode keeps send jobs in memory: after a restart, hand the unfinished ones to the runner again.
+    Safe because a send is idempotent (a draft that is gone was sent)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from ..jobs.runner import enqueue
+    from ..storage.models import utcnow
+
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    with rt.db.session() as session:
+        ids = session.scalars(select(TrackedMessage.id).where(
+            TrackedMessage.provider == "gmail", TrackedMessage.status.in_(("queued", "sending")),
+            TrackedMessage.created_at < cutoff)).all()
+    for message_id in ids:
+        enqueue(rt, "mailbeacon.jobs.send.send_message", message_id)
+    return len(ids)
