@@ -12,8 +12,9 @@ import requests
 from sqlalchemy import func, select
 
 from mailbeacon.demo import DemoError, run_demo
+from mailbeacon.demo.feed import ApiFeed
 from mailbeacon.demo.orchestrate import DEMO_EXTENSION_ID
-from mailbeacon.demo.sender import _SourceAddressAdapter
+from mailbeacon.demo.sender import SenderClient, _SourceAddressAdapter
 from mailbeacon.services.record_hits import sender_ip_hash
 from mailbeacon.storage.models import ApiToken, Link, MailAccount, SenderActivity, TrackedMessage
 
@@ -67,7 +68,9 @@ def visible_click_url(document: str, backend_url: str) -> str:
 def test_the_demo_signs_its_sender_in_through_the_real_google_flow(demo, http):
     page = http.get(demo.url)
     assert page.status_code == 200 and "Alex Sender" in page.text and 'id="compose-form"' in page.text
-    assert "Content-Security-Policy" in page.headers
+    # No external assets, no inline script: the page works offline and runs only its own code.
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self';")
+    assert re.findall(r'(?:src|href)="([^"]+)"', page.text) == ["/static/demo.css", "/static/demo.js"]
     config = demo.runtime.config
     assert config.public_url == demo.backend_url and DEMO_EXTENSION_ID in config.extension_ids
     assert config.embedded_queue
@@ -130,6 +133,26 @@ def test_every_hit_shows_the_classifiers_verdict_and_only_a_persons_hits_notify(
     with demo.runtime.db.session() as s:
         stored = s.scalar(select(TrackedMessage))
         assert (stored.human_open_count, stored.machine_open_count, stored.human_click_count) == (1, 1, 1)
+
+
+def test_the_feed_refreshes_at_most_once_a_second_and_keeps_the_last_view_when_the_api_fails(demo, http):
+    client = SenderClient(demo.backend_url, source_address=demo.sender_address, extension_id=DEMO_EXTENSION_ID)
+    client.sign_in(login_hint=demo.sender_email)
+    now = [100.0]
+    feed = ApiFeed(client, clock=lambda: now[0])
+    assert feed.snapshot() == {"messages": [], "notifications": []}
+    sent_and_delivered(http, demo)
+    assert feed.snapshot()["messages"] == []  # every tab polling within the same second shares one refresh
+    now[0] += 1.0
+    [message] = feed.snapshot()["messages"]
+    assert message["status"] == "sent" and message["timeline"] == []
+    with demo.runtime.db.transaction() as s:
+        for token in s.scalars(select(ApiToken)):
+            token.revoked_at = token.created_at
+    now[0] += 1.0
+    stale = feed.snapshot()
+    assert stale["messages"] == [message] and "not valid" in stale["error"]
+    client.close()
 
 
 def test_an_open_from_the_senders_own_address_is_called_the_senders_own(demo, http):
