@@ -110,3 +110,13 @@ def test_other_paths_get_json_errors_of_one_shape(client):
     assert response.status_code == 404
     assert response.get_json() == {"error": {"code": "not_found", "message": response.get_json()["error"]["message"]}}
     assert client.get("/healthz").get_json()["status"] == "ok"
+
+
+def test_the_honeypot_link_records_the_hit_but_redirects_nowhere(client, rt, session):
+    from ..factories import make_message
+
+    message = make_message(session, urls=["https://example.com/a"])
+    session.add(Link(message_id=message.id, position=1, url="", is_honeypot=True))
+    session.commit()
+    response = client.get(click(rt, message.id, 1))
+    assert response.status_code == 204 and "Location" not in response.headers

@@ -157,6 +157,14 @@ class HitApp:
             HIT_REQUESTS.labels("click", "not_found").inc()
             start_response("404 Not Found", list(_NOT_FOUND_HEADERS))
             return [b""] if method == "HEAD" else [NOT_FOUND_PAGE]
+        if destination == "":
+            # The hidden honeypot link has no destination: whatever follows it is a machine. Record the trap being
+            # sprung and answer with nothing to follow.
+            assert claims is not None
+            self._submit(self._hit(environ, "click", claims))
+            HIT_REQUESTS.labels("click", "honeypot").inc()
+            start_response("204 No Content", [("Cache-Control", NO_STORE), ("Content-Length", "0")])
+            return [b""]
         assert claims is not None
         self._submit(self._hit(environ, "click", claims))
         HIT_REQUESTS.labels("click", "redirected").inc()
