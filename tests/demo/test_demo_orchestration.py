@@ -83,6 +83,15 @@ def test_the_demo_signs_its_sender_in_through_the_real_google_flow(demo, http):
     assert any(c["name"] == "mailbeacon demo" for c in demo.google.state.describe()["clients"])
 
 
+def test_a_sign_in_the_backend_refuses_stops_with_the_step_and_its_reason(demo):
+    stranger = SenderClient(demo.backend_url, source_address=None, extension_id="a" * 32)
+    with pytest.raises(DemoError) as refused:
+        stranger.sign_in(login_hint=demo.sender_email)
+    assert str(refused.value) == ("the backend did not start the Google sign-in (HTTP 400: Sign-in could not start "
+                                  "redirect_uri is not one of this server's registered clients)")
+    stranger.close()
+
+
 def test_a_send_goes_out_tracked_through_the_stand_in_into_the_recipients_inbox(demo, http):
     message, document = sent_and_delivered(http, demo)
     assert message["tracking"] == {"opens": True, "clicks": True, "skipped_reason": None}

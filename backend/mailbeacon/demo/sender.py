@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import ipaddress
+import re
 import secrets
 import socket
 import threading
@@ -26,6 +28,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 TIMEOUT = 10.0
+_TAG = re.compile(r"<[^>]*>")
+_TITLE = re.compile(r"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
 SENDER_LOOPBACK_CANDIDATES = ("127.0.0.2", "127.0.0.3")
 
 
@@ -100,7 +104,8 @@ class SenderClient:
         try:
             return self._sign_in(login_hint)
         except requests.RequestException as exc:
-            raise DemoError(f"sign-in failed: {exc.__class__.__name__}: {exc}".splitlines()[0]) from None
+            # The class only: the exception's text holds URLs whose query strings carry the sign-in code.
+            raise DemoError(f"sign-in failed: {exc.__class__.__name__}") from None
 
     def _sign_in(self, login_hint: str) -> SignedIn:
         verifier, challenge = _pkce_pair()
@@ -118,7 +123,8 @@ class SenderClient:
         hand_off = urlsplit(_location(handed, "the backend did not finish the Google sign-in"))
         query = parse_qs(hand_off.query)
         if query.get("state") != [state] or "code" not in query:
-            raise DemoError(f"sign-in was refused: {query.get('error_description', query.get('error', ['?']))[0]}")
+            why = (query.get("error_description") or query.get("error") or ["no code came back"])[0]
+            raise DemoError(f"sign-in was refused: {why}")
         exchanged = self.http.post(f"{self.backend_url}/auth/token", timeout=TIMEOUT, json={
             "code": query["code"][0], "code_verifier": verifier, "redirect_uri": self.redirect_uri,
             "name": "mailbeacon demo"})
@@ -171,11 +177,13 @@ def _location(response: requests.Response, what: str) -> str:
 
 
 def _error_text(response: requests.Response) -> str:
+    """The reason a response gives: our JSON error's message, or the text of an HTML error page."""
     try:
-        error = response.json().get("error", {})
-        if isinstance(error, dict):
-            return error.get("message") or error.get("code") or response.reason
-        return str(error)
+        body = response.json()
     except ValueError:
-        return (response.text or response.reason or "").strip().splitlines()[0][:200] if response.text else \
-            str(response.reason)
+        text = " ".join(html.unescape(_TAG.sub(" ", _TITLE.sub("", response.text or ""))).split())
+        return text[:200] or str(response.reason)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("code") or response.reason)
+    return str(error or response.reason)
