@@ -148,7 +148,7 @@ def test_no_edits_gives_back_the_body_itself():
     assert encode_body(decode_body(body, "quoted-printable"), []) is body
 
 
-_qp_soup = st.lists(st.sampled_from([b"a", b"=3D", b"=c4=9f", b"=", b"=ZZ", b" ", b"\t", b"=\r\n", b"=\n", b"\r\n", b"\n",
+_qp_soup = st.lists(st.sampled_from([b"a", b"=3D", b"=c4=9f", b"=", b"=ZZ", b"=Z", b"=4", b" ", b"\t", b"=\r\n", b"=\n", b"\r\n", b"\n",
                                      b"\r", b"==41", b"x" * 30]), max_size=40).map(b"".join)
 
 

@@ -130,6 +130,8 @@ def _decode_regular_qp(body: bytes, bare: list[bytes],
     """
     if any(map(bytes.endswith, bare, repeat((b" ", b"\t")))):
         return None  # padding to strip first
+    if body.count(b"\r") != body.count(b"\r\n"):
+        return None  # a CR on its own: a2b_qp takes "=\r" for a soft break
     soft = list(map(bytes.endswith, bare, repeat(b"=")))
     sizes = [length - 2 * escapes + (1 if is_soft else eol_size) for length, escapes, is_soft, eol_size
              in zip(map(len, bare), map(bytes.count, bare, repeat(b"=")), soft, eol_sizes)]
