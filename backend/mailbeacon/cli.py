@@ -174,6 +174,11 @@ def inject(sender: str | None, no_opens: bool, no_clicks: bool, dry_run: bool) -
         except RefusedMessage as exc:
             session.rollback()
             raise UserError(f"{exc.code.replace('_', ' ')}: {exc}") from None
+        if prepared.report.skipped_reason in ("malformed", "too_large"):
+            # Not a message we can work with: say why and register nothing (a send would go out untracked).
+            session.rollback()
+            reason = prepared.report.skipped_reason.replace("_", " ")
+            raise UserError(f"{reason} message: {prepared.report.detail or 'refused'}")
         if dry_run:
             session.rollback()
         else:
