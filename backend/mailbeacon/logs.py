@@ -6,6 +6,7 @@ Scrubbing happens in the formatter, so a careless log call anywhere can't leak w
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import json
 import logging
 import re
@@ -19,8 +20,17 @@ _BEARER = re.compile(r"(?i)\b(bearer|token|code|secret|password|refresh_token|ac
                      r"[A-Za-z0-9._~+/=-]{6,}")
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _IPV4 = re.compile(r"\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b")
-_IPV6 = re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{0,4}\b")
+_IPV6_CANDIDATE = re.compile(r"(?<![\w:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(?![\w:])")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+
+
+def _ipv6_or_keep(match: re.Match) -> str:
+    candidate = match.group(0)
+    try:
+        ipaddress.IPv6Address(candidate.split("%", 1)[0])
+    except ValueError:
+        return candidate  # a duration like 0:00:01 or a port list, not an address
+    return "<ipv6>"
 
 
 def scrub(text: str) -> str:
@@ -29,7 +39,7 @@ def scrub(text: str) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}<redacted>", text)
     text = _EMAIL.sub("<address>", text)
     text = _IPV4.sub(lambda m: f"{m.group(1)}.{m.group(2)}.{m.group(3)}.x", text)
-    text = _IPV6.sub("<ipv6>", text)
+    text = _IPV6_CANDIDATE.sub(_ipv6_or_keep, text)
     return text
 
 
