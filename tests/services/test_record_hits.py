@@ -164,3 +164,17 @@ def test_first_open_only_notifies_once_unless_every_open_is_wanted(rt, session):
     session.commit()
     record_batch(rt, [hit(message, at=t0 + 1200, ip="198.51.100.98")], networks=NETWORKS)
     assert session.scalar(select(func.count()).select_from(Notification)) == 2
+
+
+def test_workers_pick_up_changed_network_lists(rt, tmp_path, monkeypatch):
+    from mailbeacon.jobs import context
+
+    networks_dir = tmp_path / "networks"
+    networks_dir.mkdir()
+    rt2 = type(rt)(rt.config.replace(networks_dir=str(networks_dir)))
+    context.use_runtime(rt2)
+    monkeypatch.setattr(context, "NETWORKS_CHECK_SECONDS", 0.0)
+    assert "apple_private_relay" not in context.networks().tags_for("198.18.7.9")
+    (networks_dir / "apple-egress.csv").write_text("198.18.7.0/24,GB,GB-EN,London,\n")
+    assert context.networks().tags_for("198.18.7.9")
+    rt2.close()

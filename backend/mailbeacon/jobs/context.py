@@ -6,11 +6,14 @@ RQ job functions take plain data and find everything else here, so the same func
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 
 from ..config import Config
 from ..runtime import Runtime
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _state: dict[str, object] = {}
 
@@ -29,15 +32,30 @@ def current_runtime() -> Runtime:
         return rt  # type: ignore[return-value]
 
 
+NETWORKS_CHECK_SECONDS = 60.0
+
+
 def networks():
-    """Network lists, reloaded when the refresh job (or an operator) changed the files."""
+    """Network lists, reloaded in every worker process soon after the files change (a cheap fingerprint of the
+    directory is compared once a minute; the lists themselves are read only when it differs)."""
     from ..tracking.networks import Networks
 
     rt = current_runtime()
+    now = time.monotonic()
     with _lock:
         current = _state.get("networks")
-        if current is None:
-            current = _state["networks"] = Networks.load(rt.config.networks_dir)
+        if current is not None and now - _state.get("networks_checked", 0.0) < NETWORKS_CHECK_SECONDS:
+            return current
+        _state["networks_checked"] = now
+        stamp = Networks.fingerprint(rt.config.networks_dir)
+        if current is None or stamp != _state.get("networks_stamp"):
+            try:
+                current = _state["networks"] = Networks.load(rt.config.networks_dir)
+                _state["networks_stamp"] = stamp
+            except Exception:
+                if current is None:
+                    raise
+                log.exception("network lists changed but could not be read; keeping the previous ones")
         return current
 
 
