@@ -266,8 +266,10 @@ def classify(resolve_dns: bool) -> None:
 
 def _add_commands() -> None:
     from .addin_manifest import addin_manifest_command
+    from .demo import demo_command
 
     main.add_command(addin_manifest_command)
+    main.add_command(demo_command)
 
 
 _add_commands()
