@@ -254,6 +254,29 @@ def purge(days: int | None) -> None:
         rt.close()
 
 
+@main.group()
+def keys() -> None:
+    """Key management."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret under the first key of MAILBEACON_ENCRYPTION_KEYS."""
+    from .crypto import DecryptionError
+    from .runtime import Runtime
+    from .services.keys import rotate_secrets
+
+    config = load_config()
+    ensure_schema(config)
+    rt = Runtime(config)
+    try:
+        click.echo(json.dumps(rotate_secrets(rt)))
+    except DecryptionError as exc:
+        raise UserError(f"cannot rotate: {exc} (keep the old key in MAILBEACON_ENCRYPTION_KEYS until done)") from None
+    finally:
+        rt.close()
+
+
 @main.command()
 @click.option("--resolve-dns", is_flag=True, help="Look up reverse DNS and ASNs the input leaves out (live DNS).")
 def classify(resolve_dns: bool) -> None:

@@ -1,0 +1,53 @@
+import base64
+import time
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from mailbeacon.config import Config
+from mailbeacon.runtime import Runtime
+from mailbeacon.services.keys import rotate_secrets
+from mailbeacon.services.record_hits import record_batch
+from mailbeacon.services.retention import purge_expired
+from mailbeacon.storage.models import Hit, Link, MailAccount, Notification, TrackedMessage, User
+from mailbeacon.tracking.networks import Networks
+
+from ..factories import CHROME_UA, make_message
+
+
+def test_purge_deletes_old_hits_and_notifications_but_keeps_links_working(rt, session):
+    message = make_message(session, urls=["https://example.com/a"])
+    old = time.time() - 200 * 86400
+    record_batch(rt, [{"uid": "old", "at": old, "type": "open", "message_id": message.id, "method": "GET",
+                       "user_agent": CHROME_UA, "ip": "198.51.100.1", "headers": {}},
+                      {"uid": "new", "at": time.time(), "type": "open", "message_id": message.id, "method": "GET",
+                       "user_agent": CHROME_UA, "ip": "198.51.100.2", "headers": {}}], networks=Networks.load(None))
+    with rt.db.transaction() as s:  # notifications carry the hit's time
+        for note in s.scalars(select(Notification)):
+            note.created_at = datetime.now(timezone.utc) - timedelta(days=200)
+    result = purge_expired(rt, days=180)
+    assert result["hits"] == 1 and result["notifications"] >= 1
+    with rt.db.session() as s:
+        assert [h.hit_uid for h in s.scalars(select(Hit))] == ["new"]
+        assert s.scalar(select(func.count()).select_from(Link)) == 1
+
+
+def test_rotation_reencrypts_stored_secrets_and_the_old_key_can_go(config_env, database_url):
+    old_key = base64.urlsafe_b64encode(b"o" * 32).decode()
+    new_key = base64.urlsafe_b64encode(b"n" * 32).decode()
+    old_rt = Runtime(Config.from_env({**config_env, "MAILBEACON_ENCRYPTION_KEYS": f"1:{old_key}"}))
+    with old_rt.db.transaction() as s:
+        user = User(email="rot@example.com")
+        s.add(user)
+        s.flush()
+        s.add(MailAccount(user_id=user.id, provider="gmail", address="rot@example.com",
+                          encrypted_secret=old_rt.secrets.encrypt("1//refresh")))
+    old_rt.close()
+    both = Runtime(Config.from_env({**config_env, "MAILBEACON_ENCRYPTION_KEYS": f"2:{new_key},1:{old_key}"}))
+    assert rotate_secrets(both) == {"accounts": 1, "stashed_drafts": 0}
+    assert rotate_secrets(both) == {"accounts": 0, "stashed_drafts": 0}
+    both.close()
+    new_only = Runtime(Config.from_env({**config_env, "MAILBEACON_ENCRYPTION_KEYS": f"2:{new_key}"}))
+    with new_only.db.session() as s:
+        assert new_only.secrets.decrypt(s.scalar(select(MailAccount.encrypted_secret))) == "1//refresh"
+    new_only.close()
