@@ -106,3 +106,47 @@ def sso_sign_in(client, ms, *, upn: str = WORK) -> dict:
 
 def bearer(token_response: dict) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_response['access_token']}"}
+
+
+# --- a signed-in Outlook sender with drafts ----------------------------------------------------------------------
+
+HTML = ('<div dir="ltr">Hi Rita, the new <a href="https://example.com/pricing?plan=pro&amp;seats=5">prices</a>.'
+        '</div>')
+SUBJECT = "Pricing for next quarter"
+
+
+@pytest.fixture
+def signed_in(outlook_backend, ms):
+    """(rt, app, client, auth headers) for WORK, signed in through single sign-on."""
+    rt, app = outlook_backend
+    client = app.test_client()
+    return rt, app, client, bearer(sso_sign_in(client, ms))
+
+
+def seen_for(html: str = HTML, *, to=(RECIPIENT,), subject: str = SUBJECT, text: str | None = None) -> dict:
+    """What the add-in reports it saw on screen (the text digest contract of tracking/fingerprint.py)."""
+    from mailbeacon.tracking.fingerprint import html_text, text_digest
+
+    return {"to": list(to), "cc": [], "bcc": [], "subject": subject,
+            "text_sha256": text_digest(text if text is not None else html_text(html))}
+
+
+def save_draft(ms, *, html: str | None = HTML, text: str | None = None, to=(RECIPIENT,), subject: str = SUBJECT,
+               unsynced_requests: int = 0, upn: str = WORK):
+    """What Office's saveAsync does; returns the stand-in's stored draft (rest_id, immutable_id)."""
+    body = {"html": html} if text is None else {"text": text}
+    return ms.state.save_draft_as_outlook(upn, subject=subject, to=list(to), unsynced_requests=unsynced_requests,
+                                          **body)
+
+
+class Sleeps:
+    """A sleep that records what it was asked to wait and returns at once (optionally doing something first)."""
+
+    def __init__(self, on_sleep=None) -> None:
+        self.calls: list[float] = []
+        self.on_sleep = on_sleep
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        if self.on_sleep is not None:
+            self.on_sleep(len(self.calls))

@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 
-from . import context, queues
+from . import context, outlook, queues
 
 log = logging.getLogger(__name__)
 
@@ -86,4 +86,5 @@ SCHEDULE = (
     (purge_expired, queues.MAINTENANCE, PURGE_EVERY_SECONDS),
     (refresh_networks, queues.MAINTENANCE, REFRESH_NETWORKS_EVERY_SECONDS),
     (recover_abandoned, queues.MAINTENANCE, RECOVER_EVERY_SECONDS),
+    (outlook.sweep_prepared_outlook, queues.MAINTENANCE, outlook.SWEEP_EVERY_SECONDS),
 )
