@@ -106,6 +106,8 @@ class TrackedMessage(Base):
     __table_args__ = (
         Index("ix_tracked_messages_user_sent", "user_id", "created_at"),
         Index("ix_tracked_messages_thread", "user_id", "provider_thread_id"),
+        # The Outlook sweep looks for prepared messages every minute: it must not scan the whole table.
+        Index("ix_tracked_messages_status_provider", "status", "provider"),
         UniqueConstraint("user_id", "idempotency_key", name="uq_tracked_messages_user_idem"),
         # Tokens in mail already sent name message ids: an id must never be handed out twice, even on SQLite.
         {"sqlite_autoincrement": True},
