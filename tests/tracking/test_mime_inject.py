@@ -183,6 +183,16 @@ def test_an_unknown_charset_is_read_as_utf8_and_said():
     assert "caf\u00e9".encode() in out
 
 
+@pytest.mark.parametrize("charset", ["rot13", "base64", "undefined", "utf\x008", '"', "idna", "utf-16", "utf-7"])
+def test_strange_charsets_never_break_the_message(charset):
+    raw = message(f"text/html; charset={charset}", "<p>Hi <a href='https://x.test/a?b=1'>x</a></p>\xff".encode("latin-1"))
+    out, report = inject(raw, options())
+    if report.tracked:
+        assert out.count(b"https://x.test/a?b=1") <= 1 and report.pixels == 1
+    else:
+        assert out == raw
+
+
 def test_undeclared_eight_bit_utf8_is_kept_byte_for_byte():
     raw = message("text/html", "<p>\u011e\u00fc\u015f <a href='https://x.test/\u0131'>x</a>\xff</p>".encode("utf-8"))
     raw = raw.replace("\xff".encode(), b"\xff")  # and one byte that is not UTF-8 at all
@@ -250,3 +260,40 @@ def test_inject_never_raises_on_damaged_messages_and_refusals_return_the_input(c
 def test_inject_never_raises_on_arbitrary_bytes(raw):
     out, report = inject(raw, options())
     assert report.tracked or out == raw
+
+
+_charsets = st.sampled_from(["utf-8", "iso-8859-9", "windows-1252", "us-ascii", "utf-16", "iso-2022-jp", "utf-7",
+                             "x-unknown", "rot13", "", '"utf-8"', "shift_jis", "gb18030"])
+_encodings = st.sampled_from(["7bit", "8bit", "binary", "quoted-printable", "base64", "x-garbage", ""])
+_bodies = st.lists(st.sampled_from([b"<p>", b"<a href='https://x.test/?a=1&amp;b=2'>", b"</a>", b"https://y.test/ ",
+                                    b"\xc4\x9f", b"\xff", b"=3D", b"=", b"\r\n", b"\n", b"> quoted\r\n", b"</body>",
+                                    b"PGEgaHJlZj0i", b"-----BEGIN PGP MESSAGE-----", b"\x00", b"\x1b$B"]),
+                   max_size=30).map(b"".join)
+
+
+@st.composite
+def _messages(draw):
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        ctype = draw(st.sampled_from(["text/html", "text/plain", "application/pdf"]))
+        charset = draw(_charsets)
+        cte = draw(_encodings)
+        head = f"Content-Type: {ctype}" + (f"; charset={charset}" if charset else "") + "\r\n"
+        if cte:
+            head += f"Content-Transfer-Encoding: {cte}\r\n"
+        parts.append(head.encode() + b"\r\n" + draw(_bodies))
+    if len(parts) == 1:
+        return b"From: a@x.test\r\nMIME-Version: 1.0\r\n" + parts[0]
+    body = b"".join(b"--BB\r\n" + part + b"\r\n" for part in parts) + b"--BB--\r\n"
+    return b'From: a@x.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="BB"\r\n\r\n' + body
+
+
+@settings(max_examples=300, deadline=None)
+@given(_messages(), st.booleans(), st.booleans())
+def test_any_mix_of_charsets_encodings_and_bodies_is_handled_without_an_exception(raw, opens, clicks):
+    out, report = inject(raw, options(track_opens=opens, track_clicks=clicks, pixel_url=PIXEL if opens else None))
+    json.dumps(report.to_dict())
+    if report.skipped_reason is not None or not report.tracked:
+        assert out == raw
+    else:
+        assert report.pixels <= 3 and (opens or report.pixels == 0)

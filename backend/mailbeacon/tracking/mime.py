@@ -211,15 +211,24 @@ class _Injection:
         codec = None
         if declared:
             try:
-                codec = codecs.lookup(declared).name
-            except LookupError:
+                info = codecs.lookup(declared)
+                # base64, rot13 and the like are codecs but no charset (the flag is how the
+                # standard library itself tells them apart).
+                codec = info.name if getattr(info, "_is_text_encoding", True) else None
+            except (LookupError, ValueError):
+                pass
+            if codec is None:
                 self.notes.append(f"{part.label}: unknown charset {declared!r}, read as UTF-8; "
                                   "bytes that are not UTF-8 were kept as they were")
         if codec in (None, "ascii") and not data.isascii():
             codec = "utf-8"  # what undeclared 8-bit text is in practice; stray bytes are kept below
         codec = codec or "ascii"
         # surrogateescape keeps undecodable bytes, so text we don't change goes back unchanged.
-        return data.decode(codec, "surrogateescape"), codec
+        try:
+            return data.decode(codec, "surrogateescape"), codec
+        except UnicodeError:
+            self.notes.append(f"{part.label}: its {codec} text did not decode; read as UTF-8")
+            return data.decode("utf-8", "surrogateescape"), "utf-8"
 
     # --- the rewrite ---------------------------------------------------------------------------
 
@@ -285,16 +294,16 @@ class _Injection:
             return body.decoded.body
         try:
             byte_edits = _byte_edits(body.text, edits, body.codec, body.decoded.data, errors)
-        except UnicodeEncodeError:
+            if byte_edits is None:
+                new_text = "".join(_apply(body.text, edits))
+                byte_edits = [ByteEdit(0, len(body.decoded.data),
+                                       new_text.encode(body.codec, "surrogateescape"))]
+                self.notes.append(f"{body.part.label}: the {body.codec} text was re-encoded "
+                                  "whole; it reads the same, its bytes may differ")
+        except UnicodeError:
             self.notes.append(f"{body.part.label} was left as it was: its charset {body.codec!r} "
                               "can't hold the new links")
             return None
-        if byte_edits is None:
-            self.notes.append(f"{body.part.label}: the {body.codec} text was re-encoded whole; "
-                              "it reads the same, its bytes may differ")
-            new_text = "".join(_apply(body.text, edits))
-            byte_edits = [ByteEdit(0, len(body.decoded.data),
-                                   new_text.encode(body.codec, "surrogateescape"))]
         new_body = encode_body(body.decoded, byte_edits)
         if body.decoded.encoding in IDENTITY_ENCODINGS and _longest_line(new_body) > max(
                 MAX_LINE_OCTETS, _longest_line(body.decoded.body)):
