@@ -17,7 +17,12 @@ What is left alone, and why:
 - a destination with bytes that did not decode in the part's charset (it can't be stored as text).
 
 Our own old pixels are removed wherever they are (normally in quoted history), so opening a
-reply never counts as opening the message it quotes.
+reply never counts as opening the message it quotes; so are our own old honeypots, exactly as
+honeypot_markup wrote them (a draft tracked a second time keeps one honeypot, not two).
+
+The pixel goes at the end of the sender's new text: before the first quoted-history block, else
+before `</body>`, else before `</html>`, else at the very end. The honeypot, when asked for, goes
+right before it, and only into a part that gets a pixel or a tracked link.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ Deliberate simplifications, each in the direction of "leave it alone":
   `>` outside SVG/MathML); anything inside is never rewritten.
 - A tag that is still open at the end of the document ends the scan: a browser drops it, and
   whatever follows it is not markup a browser would show.
+- `<script>` ends at the first `</script`, without HTML5's `<!--<script>` escape states. Mail
+  clients strip scripts anyway; at worst a link written inside a script is tracked.
+- Foreign content (SVG, MathML) is read like HTML; `<a xlink:href>` is not a link here.
 """
 
 from __future__ import annotations
