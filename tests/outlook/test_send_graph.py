@@ -274,3 +274,23 @@ def test_the_api_checks_the_item_id_and_needs_a_microsoft_account(signed_in, ms)
     refused = client.post("/api/v1/outlook/messages", headers={"Authorization": f"Bearer {token}"},
                           json={"item_id": "A" * 40, "seen": seen_for()})
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "no_account"
+
+
+def test_an_identity_platform_outage_during_a_send_is_retried_later(signed_in, ms):
+    rt, *_ = signed_in
+    draft = save_draft(ms)
+    ms.state.faults.fail_next("identity.discovery", status=503)
+
+    status, retries = run_until_done(rt, queue(rt, draft.rest_id, seen_for()))
+
+    assert (status, retries) == ("sent", 1) and len(ms.state.sent_messages(WORK)) == 1
+
+
+def test_a_token_graph_refuses_is_refreshed_and_the_send_goes_on(signed_in, ms):
+    rt, *_ = signed_in
+    draft = save_draft(ms)
+    ms.state.clock.advance(4000)  # Graph now calls the cached token expired, though msal still trusts it
+
+    status, retries = run_until_done(rt, queue(rt, draft.rest_id, seen_for()))
+
+    assert (status, retries) == ("sent", 0) and len(ms.state.sent_messages(WORK)) == 1

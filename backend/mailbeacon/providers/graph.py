@@ -114,6 +114,8 @@ class GraphProvider:
             raise TransientProviderError(f"could not reach Microsoft Graph to {what}") from exc
         if response.status_code < 400:
             return response
+        if response.status_code == 401 and hasattr(self._token, "invalidate"):
+            self._token.invalidate()  # the retry then goes out with a freshly refreshed token
         raise self._error(response, what)
 
     @staticmethod
@@ -130,7 +132,7 @@ class GraphProvider:
             return TransientProviderError(f"Microsoft Graph is busy ({status}) while trying to {what}", status=status,
                                           retry_after=retry_after_seconds(response.headers.get("Retry-After")))
         if status == 401:
-            # A token we just got refused: it expired between msal's check and Graph's. The next call refreshes.
+            # Graph refused a token msal still trusts; the token source was told to refresh before the next call.
             return TransientProviderError("Microsoft Graph refused the access token; will refresh and retry",
                                           status=401)
         return PermanentProviderError(f"Outlook refused to {what}: {message or code or status}", status=status)

@@ -259,6 +259,16 @@ class AccountTokens:
         self._app = msal_app(rt, tenant=account.tenant_id, cache=self._cache)
         self._lock = threading.Lock()
 
+    def invalidate(self) -> None:
+        """Graph refused a token msal still trusts (revoked, or the clocks disagree): forget the account's access
+        tokens, so the next call redeems the refresh token. (force_refresh alone is not enough: msal may hold
+        several access tokens for overlapping scopes and hand back the refused one the time after.)"""
+        with self._lock:
+            stale = list(self._cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN,
+                                            query={"home_account_id": self._home}))
+            for item in stale:
+                self._cache.remove_at(item)
+
     def __call__(self) -> str:
         with self._lock:
             match = [a for a in self._app.get_accounts() if a.get("home_account_id") == self._home]
