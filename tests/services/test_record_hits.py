@@ -178,3 +178,24 @@ def test_workers_pick_up_changed_network_lists(rt, tmp_path, monkeypatch):
     (networks_dir / "apple-egress.csv").write_text("198.18.7.0/24,GB,GB-EN,London,\n")
     assert context.networks().tags_for("198.18.7.9")
     rt2.close()
+
+
+def test_a_human_open_of_an_outlook_message_queues_the_opened_category(config, redis_url, session):
+    from mailbeacon.jobs import context, queues
+    from mailbeacon.jobs.hits import process_hit_batch
+    from mailbeacon.runtime import Runtime
+    from mailbeacon.storage.users import settings_for
+
+    rt = Runtime(config.replace(redis_url=redis_url))
+    context.use_runtime(rt)
+    message = make_message(session)
+    with rt.db.transaction() as s:
+        m = s.get(TrackedMessage, message.id)
+        m.provider, m.provider_message_id = "outlook", "AAMkAD-immutable"
+        settings_for(s, m.user_id).outlook_opened_category = True
+    process_hit_batch([hit(message, method="HEAD")])
+    assert queues.queue(queues.NOTIFY, rt.redis).count == 0  # machine hits don't
+    summary = process_hit_batch([hit(message, at=time.time() + 120)])
+    assert summary["kinds"] == {"human": 1}
+    assert queues.queue(queues.NOTIFY, rt.redis).count == 1
+    rt.close()

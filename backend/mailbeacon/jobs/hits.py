@@ -16,6 +16,17 @@ from .metrics import count_hit_kinds
 log = logging.getLogger(__name__)
 
 
+def _after_opens(rt, message_ids: set[int]) -> None:
+    """Side effects of a human open that talk to a provider run as their own jobs, never inside this one."""
+    from ..services.outlook_categories import on_human_open
+
+    for message_id in message_ids:
+        try:
+            on_human_open(rt, message_id)
+        except Exception:
+            log.warning("could not queue the Outlook category", exc_info=True)
+
+
 def process_hit_batch(hits: list[dict]) -> dict:
     rt = context.current_runtime()
     enricher = context.enricher()
@@ -23,6 +34,7 @@ def process_hit_batch(hits: list[dict]) -> dict:
     backend = RedisPublisher(rt.redis) if rt.redis is not None else rt.broker
     Publisher(backend).publish_all(result.notifications)
     count_hit_kinds(rt, result.kinds, result.dropped)
+    _after_opens(rt, result.opened_messages)
     summary = {"stored": result.stored, "replayed": result.duplicates_skipped, "dropped": result.dropped,
                "kinds": result.kinds, "reclassified": result.reclassified}
     log.info("hit batch processed", extra={"batch": summary})

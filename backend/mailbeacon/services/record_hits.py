@@ -49,6 +49,7 @@ class BatchResult:
     kinds: dict[str, int] = field(default_factory=dict)
     reclassified: int = 0
     notifications: list[tuple[int, dict]] = field(default_factory=list)
+    opened_messages: set[int] = field(default_factory=set)  # messages with a new counted human (or proxy) open
 
     def drop(self, reason: str) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
@@ -155,6 +156,7 @@ def _record_for_message(rt, session, message_id, hits, networks, enrich, result:
             result.notifications.append((message.user_id, {"id": note.id, **note.payload}))
         if hit.counted and hit.hit_type == "open" and hit.kind in OPEN_KINDS:
             had_human_open = True
+            result.opened_messages.add(message.id)
     session.flush()
     refresh_summary(session, message, OPEN_KINDS, CLICK_KINDS)
 
