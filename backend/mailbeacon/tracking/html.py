@@ -2,8 +2,8 @@
 
 The work happens in two steps so a caller can look before it changes anything:
 `analyse_html` finds the links, the quoted history, our old pixels and where the new pixel goes;
-`apply_html_plan` registers the links (in document order) and splices the edits into the original
-string. `rewrite_html` does both.
+`plan_html_edits` registers the links (in document order) and returns the edits, which
+`apply_html_plan` also splices into the original string. `rewrite_html` does it all.
 
 What is left alone, and why:
 - links inside quoted history (the recipient's own old mail, or ours: its click URLs stay);
