@@ -101,6 +101,20 @@ def test_signed_and_encrypted_shapes_are_refused(content_type, reason):
     assert out == raw and report.skipped_reason == reason
 
 
+def test_an_encrypted_file_attached_beside_the_text_does_not_stop_tracking():
+    p7m = ('Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name="old.p7m"\r\n'
+           'Content-Disposition: attachment; filename="old.p7m"\r\nContent-Transfer-Encoding: base64\r\n\r\nMIAGCSqG')
+    out, report = inject(multipart("mixed", HTML_PART, p7m), options())
+    assert report.tracked and report.skipped_reason is None
+    assert out.endswith(b"MIAGCSqG\r\n--BB--\r\n")
+
+
+def test_an_opaque_smime_message_labelled_as_an_attachment_is_still_refused():
+    raw = message('application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"', "MIAGCSqG\r\n",
+                  headers='Content-Disposition: attachment; filename="smime.p7m"\r\n')
+    assert inject(raw, options())[1].skipped_reason == "encrypted"
+
+
 def test_a_signed_part_nested_in_a_mixed_message_is_refused_too():
     signed = ('Content-Type: multipart/signed; protocol="application/pkcs7-signature"; boundary="SS"\r\n\r\n'
               f"--SS\r\n{HTML_PART}\r\n--SS\r\nContent-Type: application/pkcs7-signature\r\n\r\nMIIB\r\n--SS--")

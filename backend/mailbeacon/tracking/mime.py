@@ -152,13 +152,16 @@ class _Injection:
             if ctype == "multipart/encrypted":
                 raise self.refuse("encrypted", "multipart/encrypted: the body is encrypted and "
                                                "can't be changed without breaking it")
-            if ctype in ("application/pkcs7-mime", "application/x-pkcs7-mime"):
+            # An opaque S/MIME body is the whole message (its smime.p7m is labelled an attachment
+            # all the same); a .p7m file attached beside the sender's text is only a file.
+            opaque = part.number == "" or not part.is_attachment
+            if ctype in ("application/pkcs7-mime", "application/x-pkcs7-mime") and opaque:
                 if part.param("smime-type") == "signed-data":
                     raise self.refuse("signed", f"{ctype} (signed-data): tracking would break "
                                                 "the S/MIME signature")
                 raise self.refuse("encrypted", f"{ctype}: the body is S/MIME-encrypted and can't "
                                                "be changed")
-            if ctype == "application/pgp-encrypted":
+            if ctype == "application/pgp-encrypted" and opaque:
                 raise self.refuse("encrypted", "application/pgp-encrypted: the body is encrypted "
                                                "and can't be changed")
 
