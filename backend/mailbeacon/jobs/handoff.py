@@ -17,6 +17,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from typing import Callable
 
 from .spool import Spool
@@ -28,11 +29,18 @@ MAX_BATCH = 500
 
 
 class _Batch:
-    __slots__ = ("hits", "done")
+    """Hits waiting for one round trip, and one lock per waiting request (held until the batch is written).
+
+    A lock per waiter rather than one threading.Event per batch: Event.set() wakes every waiter into a fight for
+    the Event's own lock, one after another, before each can go back to the server; a released private lock
+    wakes its one thread and nothing else.
+    """
+
+    __slots__ = ("hits", "waiters")
 
     def __init__(self) -> None:
         self.hits: list[dict] = []
-        self.done = threading.Event()
+        self.waiters: list = []
 
 
 class GroupCommitter:
@@ -45,28 +53,38 @@ class GroupCommitter:
         self._wake = threading.Condition(self._lock)
         self._current = _Batch()
         self._thread: threading.Thread | None = None
-        self._pid = 0
         self._name = name
         self.batches_written = 0
         self.hits_written = 0
         self.hits_spooled = 0
+        # A forked server worker inherits this object but not the flusher thread: start a new one there. Checked
+        # by a fork hook, not os.getpid() per request (a system call on every hit).
+        _register_fork_reset(self)
+
+    def _reset_after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._current = _Batch()
+        self._thread = None
 
     def _ensure_thread(self) -> None:
-        # Started lazily and again after a fork: server workers are forked from a parent that may have imported us.
-        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-            self._pid = os.getpid()
+        # Called with the lock held. Started lazily: server workers are forked from a parent that may have imported us.
+        if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._run, name=f"mailbeacon-{self._name}-flusher", daemon=True)
             self._thread.start()
 
     def submit(self, hit: dict) -> bool:
         """True when the hit was written before the answer goes out."""
+        done = threading.Lock()
+        done.acquire()
         with self._lock:
             self._ensure_thread()
             batch = self._current
             batch.hits.append(hit)
+            batch.waiters.append(done)
             if len(batch.hits) == 1:
                 self._wake.notify()
-        return batch.done.wait(WAIT_FOR_BATCH_SECONDS)
+        return done.acquire(timeout=WAIT_FOR_BATCH_SECONDS)
 
     def _run(self) -> None:
         while True:
@@ -89,7 +107,8 @@ class GroupCommitter:
                     self._spool_or_log(chunk)
                 self.batches_written += 1
         finally:
-            batch.done.set()
+            for done in batch.waiters:
+                done.release()
 
     def _spool_or_log(self, chunk: list[dict]) -> None:
         try:
@@ -98,6 +117,29 @@ class GroupCommitter:
         except Exception:
             # Disk full as well: nothing more can be done here, but say so loudly.
             log.critical("could not spool %d hits: they are lost", len(chunk), exc_info=True)
+
+
+_FORK_RESETS: "weakref.WeakSet[GroupCommitter]" = weakref.WeakSet()
+_pid = os.getpid()
+
+
+def _register_fork_reset(committer: GroupCommitter) -> None:
+    _FORK_RESETS.add(committer)
+
+
+def _process_id() -> int:
+    """os.getpid() without a system call per request: kept current by the fork hook below."""
+    return _pid
+
+
+def _after_fork_in_child() -> None:
+    global _pid
+    _pid = os.getpid()
+    for committer in list(_FORK_RESETS):
+        committer._reset_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class CircuitBreaker:
@@ -165,8 +207,8 @@ class SpoolReplayer:
         self.last_error: str | None = None
 
     def start(self) -> None:
-        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-            self._pid = os.getpid()
+        if self._thread is None or self._pid != _process_id() or not self._thread.is_alive():
+            self._pid = _process_id()
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name=f"mailbeacon-{self._name}", daemon=True)
             self._thread.start()
@@ -175,12 +217,12 @@ class SpoolReplayer:
         self._kick.set()
 
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+        return self._thread is not None and self._thread.is_alive() and self._pid == _process_id()
 
     def stop(self) -> None:
         self._stop.set()
         self._kick.set()
-        if self._thread is not None and self._pid == os.getpid():
+        if self._thread is not None and self._pid == _process_id():
             self._thread.join(timeout=5)
 
     def run_once(self) -> int:
