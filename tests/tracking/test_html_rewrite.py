@@ -158,29 +158,34 @@ def test_a_body_end_inside_a_comment_or_script_is_not_the_body_end():
     assert out == html[:-len("</body>")] + pixel_markup(PIXEL) + "</body>"
 
 
+# (quoted history, the text the pixel must come right before: None for the start of the history)
 QUOTES = [
     ('<div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Mon, A wrote:<br></div>'
-     '<blockquote class="gmail_quote">{old}</blockquote></div>', True),
-    ('<div class="gmail_quote gmail_quote_container">{old}</div>', True),
-    ('<blockquote type="cite">{old}</blockquote>', True),
-    ('<blockquote type=CITE>{old}</blockquote>', True),
+     '<blockquote class="gmail_quote">{old}</blockquote></div>', None),
+    ('<div class="gmail_quote gmail_quote_container">{old}</div>', None),
+    ('<blockquote type="cite">{old}</blockquote>', None),
+    ('<blockquote type=CITE>{old}</blockquote>', None),
     ('<div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm">'
-     '<p class=MsoNormal><b>From:</b> A<br><b>Sent:</b> Monday</p></div>{old}', False),
-    ("<div style='border:none;border-top:solid #B5C4DF 1.0pt;padding:3.0pt 0in 0in 0in'>x</div>{old}", False),
+     '<p class=MsoNormal><b>From:</b> A<br><b>Sent:</b> Monday</p></div>{old}', None),
+    ("<div style='border:none;border-top:solid #B5C4DF 1.0pt;padding:3.0pt 0in 0in 0in'>x</div>{old}", None),
     ('<div id="appendonsend"></div><hr style="display:inline-block;width:98%" tabindex="-1">'
-     '<div id="divRplyFwdMsg" dir="ltr"><b>From:</b> A</div><div>{old}</div>', False),
-    ('<div id="mail-editor-reference-message-container"><div>{old}</div></div>', False),
+     '<div id="divRplyFwdMsg" dir="ltr"><b>From:</b> A</div><div>{old}</div>', None),
+    ('<div id="mail-editor-reference-message-container"><div>{old}</div></div>', None),
+    ('<div class=OutlookMessageHeader lang=en-us dir=ltr align=left><hr tabindex=-1>From: A</div>{old}', None),
+    ('<div><font size=2>-----Original Message-----<br>From: A</font></div>{old}', "-----Original Message-----"),
 ]
 
 
-@pytest.mark.parametrize("quote, scoped", QUOTES)
-def test_links_in_quoted_history_stay_and_the_pixel_goes_before_it(quote, scoped):
+@pytest.mark.parametrize("quote, pixel_before", QUOTES)
+def test_links_in_quoted_history_stay_and_the_pixel_goes_before_it(quote, pixel_before):
     old = f'<a href="https://old.test/">old</a><img src="{BASE}/o/OLDPIXEL" width="1" height="1">'
     history = quote.format(old=old)
     html = f'<body><div>New <a href="https://new.test/">n</a></div>{history}<p>After</p></body>'
     out, stats, registry = rewrite(html, pixel=PIXEL)
-    assert out == (f'<body><div>New <a href="{BASE}/c/L0">n</a></div>{pixel_markup(PIXEL)}'
-                   f'{history.replace(old, old.split("<img")[0])}<p>After</p></body>')
+    at = html.index(pixel_before or history)
+    expected = (html[:at] + pixel_markup(PIXEL) + html[at:]).replace(
+        '<a href="https://new.test/">', f'<a href="{BASE}/c/L0">').replace(old, old.split("<img")[0])
+    assert out == expected
     assert [link.url for link in registry.links] == ["https://new.test/"]
     assert stats.left_alone == {"quoted_history": 1}
     assert stats.old_pixels_removed == 1

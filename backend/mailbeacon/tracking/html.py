@@ -20,6 +20,12 @@ Our own old pixels are removed wherever they are (normally in quoted history), s
 reply never counts as opening the message it quotes; so are our own old honeypots, exactly as
 honeypot_markup wrote them (a draft tracked a second time keeps one honeypot, not two).
 
+Quoted history is: Gmail's `gmail_quote` / `gmail_quote_container` and Yahoo's `yahoo_quoted`
+elements and `<blockquote type=cite>` (Apple Mail, Thunderbird), each up to its end tag; and from
+Outlook's markers to the end of the document (`divRplyFwdMsg`, `appendonsend`,
+`mail-editor-reference-message-container`, `OutlookMessageHeader`, the border-top "From:/Sent:"
+block, a "-----Original Message-----" line), a rule right before them included.
+
 The pixel goes at the end of the sender's new text: before the first quoted-history block, else
 before `</body>`, else before `</html>`, else at the very end. The honeypot, when asked for, goes
 right before it, and only into a part that gets a pixel or a tracked link.
@@ -58,6 +64,7 @@ _HTTP_URL = re.compile(r"[hH][tT][tT][pP][sS]?:[/\\]{2}[^/\\?#]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _VISIBLE = re.compile("[^\t\n\f\r \xa0\u200b\u200c\u200d\u2060\ufeff]")
 _NBSP_REFS = re.compile(r"&(?:nbsp|#160|#[xX]0*[aA]0|zwnj|zwj|#8203|#[xX]200[bBcCdD]);?")
+_ORIGINAL_MESSAGE = "-----Original Message-----"
 _ARMOR = {"-----BEGIN PGP SIGNED MESSAGE-----": "signed", "-----BEGIN PGP MESSAGE-----": "encrypted"}
 # The URL standard strips leading and trailing C0 controls and spaces and drops every tab/CR/LF.
 _C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
@@ -258,8 +265,7 @@ class _Analysis:
             if kind is Tag:
                 self._tag(token)
             elif kind is Run:
-                if not self.visible:
-                    self._look_for_text(token.start, token.end)
+                self._run(token)
             elif token.inner_start >= 0:
                 self._conditional(token)
         if self.quote_start is not None:
@@ -334,18 +340,30 @@ class _Analysis:
             scope = tag.name
         elif tag.name == "div" and (
                 ascii_lower(self._value(attrs.get("id")).strip(_WS)) in _QUOTE_TO_END_IDS
+                or "OutlookMessageHeader" in self._value(attrs.get("class")).split()
                 or _OUTLOOK_HEADER_STYLE.match(
                     "".join(ascii_lower(self._value(attrs.get("style"))).split()))):
             scope = None
         else:
             return
-        start = tag.start
+        self._open_quote(tag.start, scope)
+
+    def _open_quote(self, start: int, scope: str | None) -> None:
         # Outlook draws a rule right before its reply header: it belongs to the history.
         if self.last_hr and not self.doc[self.last_hr[1]:start].strip(_WS):
             start = self.last_hr[0]
         self.quote_start, self.scope, self.depth = start, scope, 1
         if self.first_quote is None:
             self.first_quote = start
+
+    def _run(self, run: Run) -> None:
+        if not self.visible:
+            self._look_for_text(run.start, run.end)
+        if self.quote_start is None:
+            # Older Outlook and many web mailers mark a reply with this line of text only.
+            at = self.doc.find(_ORIGINAL_MESSAGE, run.start, run.end)
+            if at >= 0:
+                self._open_quote(at, None)
 
     def _link(self, tag: Tag, *, in_conditional: bool = False) -> None:
         attrs = tag.first_attributes(self.doc)
