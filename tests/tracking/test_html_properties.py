@@ -49,7 +49,7 @@ def composed(draw, url: str, quote: str):
     return lead + "".join(units) + trail
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.data())
 def test_every_destination_comes_back_exactly_as_written(data):
     url = data.draw(destinations())
@@ -118,7 +118,7 @@ def documents(draw):
     return "".join(source), "".join(expected), urls
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(documents())
 def test_only_the_changed_values_and_the_pixel_differ_from_the_input(document):
     source, expected, urls = document
