@@ -32,12 +32,13 @@ def build_app(config: Config | None = None, *, runtime: Runtime | None = None) -
     install_error_handlers(app)
     _install_request_logging(app)
     from . import admin, api, api_notifications, api_settings, api_views, auth, openapi, stream
-    from . import api_outlook, auth_microsoft  # the Outlook add-in's sign-in and API
+    from . import addin_files, api_outlook, auth_microsoft  # the Outlook add-in's web files, sign-in and API
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(auth_microsoft.bp)
     app.register_blueprint(api_outlook.bp)
+    app.register_blueprint(addin_files.bp)
     for blueprint in (api.bp, api_views.bp, api_settings.bp, api_notifications.bp, stream.bp, openapi.bp):
         app.register_blueprint(blueprint)
     _install_cors(app, config)

@@ -1,0 +1,99 @@
+"""The backend serves the add-in's web files under /addin/, exactly the ones the manifest names, and nothing else."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from mailbeacon.addin_manifest import MANIFEST_WEB_PATHS
+from mailbeacon.web.addin_files import OFFICE_JS_ORIGIN, content_security_policy, web_files
+
+REPO = Path(__file__).resolve().parents[2]
+SRC = REPO / "addin-manifest" / "src"
+ASSETS = REPO / "addin-manifest" / "assets"
+PAGES = ("taskpane/taskpane.html", "commands/commands.html", "signed-in.html")
+
+
+def source_of(path: str) -> Path:
+    return ASSETS / path.split("/", 1)[1] if path.startswith("assets/") else SRC / path
+
+
+def test_the_packaged_copy_is_what_the_sync_script_writes():
+    done = subprocess.run([sys.executable, str(REPO / "addin-manifest" / "tools" / "sync_web.py"), "--check"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("path", MANIFEST_WEB_PATHS + ("signed-in.html", "taskpane/taskpane.js", "lib/api.js"))
+def test_every_file_the_add_in_loads_is_served_byte_for_byte(client, path):
+    response = client.get(f"/addin/{path}")
+    assert response.status_code == 200
+    assert response.data == source_of(path).read_bytes()
+    expected = {".png": "image/png", ".html": "text/html; charset=utf-8",
+                ".js": "text/javascript; charset=utf-8"}[Path(path).suffix]
+    assert response.headers["Content-Type"] == expected
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_allow_scripts_and_connections_only_from_our_origin_and_office_js(client, page):
+    policy = client.get(f"/addin/{page}").headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["script-src"] == f"'self' {OFFICE_JS_ORIGIN}"
+    assert directives["connect-src"].split() == ["'self'", OFFICE_JS_ORIGIN, "https://t.mailbeacon.test"]
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def test_a_stream_service_of_its_own_is_the_only_other_origin_pages_may_connect_to():
+    policy = content_security_policy(public_url="https://t.example.com/mb",
+                                     stream_url="https://stream.example.com/base")
+    connect = next(p for p in policy.split("; ") if p.startswith("connect-src"))
+    assert connect.split()[1:] == ["'self'", OFFICE_JS_ORIGIN, "https://t.example.com", "https://stream.example.com"]
+
+
+def test_pages_and_scripts_are_revalidated_every_time_and_icons_cached_for_a_day(client):
+    assert client.get("/addin/taskpane/taskpane.html").headers["Cache-Control"] == "no-cache"
+    assert client.get("/addin/commands/commands.js").headers["Cache-Control"] == "no-cache"
+    assert client.get("/addin/assets/icon-80.png").headers["Cache-Control"] == "public, max-age=86400"
+
+
+def test_an_unchanged_file_is_answered_304_without_a_body(client):
+    first = client.get("/addin/commands/commands.js")
+    again = client.get("/addin/commands/commands.js", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    changed = client.get("/addin/commands/commands.js", headers={"If-None-Match": '"something-else"'})
+    assert changed.status_code == 200 and changed.data == first.data
+
+
+def test_the_sign_in_landing_page_is_never_stored_and_sends_no_referrer(client):
+    response = client.get("/addin/signed-in.html?code=one-time&state=s")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert client.get("/addin/signed-in.html", headers={"If-None-Match": response.headers["ETag"]}).status_code == 200
+
+
+@pytest.mark.parametrize("path", [
+    "../addin_manifest.py", "../../mailbeacon/config.py", "..%2f..%2fconfig.py", "%2e%2e/manifest.template.xml",
+    "lib/../../manifest.template.xml", "/etc/passwd", "manifest.template.xml", "assets/icon-16.png/",
+    "taskpane/", "TASKPANE/TASKPANE.HTML", "taskpane\\taskpane.html", "commands/commands.js%00.png",
+    "assets/.", "assets/..", "./signed-in.html",
+])
+def test_no_spelling_of_a_path_reaches_a_file_outside_the_add_in(client, path):
+    response = client.get(f"/addin/{path}", follow_redirects=True)
+    # Werkzeug merges doubled slashes with a redirect; wherever it leads, it stays under /addin/ and finds nothing.
+    assert all(urlsplit(hop.headers["Location"]).path.startswith("/addin/") for hop in response.history)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_only_web_files_are_indexed():
+    names = set(web_files())
+    assert set(MANIFEST_WEB_PATHS) <= names
+    assert all(Path(name).suffix in (".html", ".js", ".css", ".png") for name in names)
+    assert not any(part.startswith(".") for name in names for part in name.split("/"))
