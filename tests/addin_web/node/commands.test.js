@@ -1,0 +1,42 @@
+"use strict";
+// Classic Outlook on Windows runs commands.js alone in a JavaScript-only runtime: no DOM, no window, no other files.
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
+const vm = require("node:vm");
+const { SRC } = require("./load");
+
+test("commands.js registers the send handler by the manifest's name with nothing but Office around it", () => {
+  const associated = {};
+  const sandbox = {
+    Office: { actions: { associate: (name, fn) => { associated[name] = fn; } } },
+    setTimeout, clearTimeout, Promise, Intl, TextEncoder, console,
+  };
+  sandbox.globalThis = sandbox;
+  vm.runInNewContext(fs.readFileSync(path.join(SRC, "commands", "commands.js"), "utf8"), sandbox,
+    { filename: "commands.js" });
+  assert.deepEqual(Object.keys(associated), [process.env.MB_SEND_HANDLER]);
+  assert.equal(typeof associated[process.env.MB_SEND_HANDLER], "function");
+  assert.equal(sandbox.window, undefined);
+  assert.equal(sandbox.document, undefined);
+  for (const part of ["i18n", "text", "bodyCheck", "office", "storage", "api", "auth", "choice", "sendFlow"]) {
+    assert.ok(sandbox.mailbeacon[part], `the bundle lacks ${part}`);
+  }
+});
+
+test("the handler completes exactly once, and lets a message through when the item is no message", async () => {
+  const completions = [];
+  const sandbox = {
+    Office: {
+      actions: { associate: () => {} },
+      context: { displayLanguage: "en-US", mailbox: { item: { itemType: "appointment" } } },
+      MailboxEnums: { ItemType: { Message: "message" } },
+    },
+    setTimeout, clearTimeout, Promise, Intl, TextEncoder,
+  };
+  sandbox.globalThis = sandbox;
+  vm.runInNewContext(fs.readFileSync(path.join(SRC, "commands", "commands.js"), "utf8"), sandbox);
+  await sandbox.mailbeacon.sendFlow.onMessageSend({ completed: (options) => completions.push(options) });
+  assert.deepEqual(JSON.parse(JSON.stringify(completions)), [{ allowEvent: true }]); // objects of another realm
+});
