@@ -1,6 +1,9 @@
 """The extension in a real headless Chromium, against the real backend (a threaded server) and the Google stand-in,
-with https://mail.google.com routed to the fake Gmail page. One browser, backend and signed-in sender per module:
-starting Chromium and signing in is most of a browser test's time.
+with https://mail.google.com routed to the fake Gmail page.
+
+One browser, backend and signed-in sender serve every browser test in this folder (made when the first one asks,
+gone when the folder is done): starting Chromium and signing in is most of a browser test's time. Tests therefore
+use their own subjects and compare before and after, never absolute counts.
 """
 
 from __future__ import annotations
@@ -49,14 +52,14 @@ def extension_id() -> str:
     return "".join(chr(ord("a") + int(c, 16)) for c in digest)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
         service_missing("Chromium", f"{CHROMIUM} is not installed (apt-get install chromium)")
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def google():
     with serve_google_standin(auto_approve=True) as standin:
         yield standin
@@ -86,7 +89,7 @@ class _LateApp:
         return self.app(environ, start_response)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def backend(database_template, tmp_path_factory, google):
     """The real backend on a real socket, with the extension's id allowed and one trusted proxy hop (so a test can
     load the pixel "from the recipient's address" with X-Forwarded-For)."""
@@ -120,7 +123,7 @@ def backend(database_template, tmp_path_factory, google):
     rt.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser(chromium_path, tmp_path_factory, google):
     """Chromium with the unpacked extension, Gmail routed to the fake page. Yields (context, service worker, fake)."""
     from playwright.sync_api import sync_playwright
@@ -141,7 +144,7 @@ def browser(chromium_path, tmp_path_factory, google):
         context.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def signed_in(browser, backend):
     """Sign the extension in the way a user does: its options page, the server address, "Sign in with Google"
     (chrome.identity.launchWebAuthFlow through the backend and the auto-approving stand-in)."""

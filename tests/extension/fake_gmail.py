@@ -52,6 +52,7 @@ class FakeGmail:
     sender: str
     proxy_requests: list[str] = field(default_factory=list)
     native_sends: list[str] = field(default_factory=list)
+    saved_drafts: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def install(self, context) -> None:
@@ -120,6 +121,12 @@ class FakeGmail:
         return message.as_bytes(policy=email.policy.SMTP)
 
     def autosave(self, fields: dict) -> str:
+        draft_id = self._save(fields)
+        with self._lock:
+            self.saved_drafts.append(draft_id)
+        return draft_id
+
+    def _save(self, fields: dict) -> str:
         raw = self._raw(fields)
         draft_id = fields.get("draft")
         thread_id = fields.get("thread") or None

@@ -11,6 +11,7 @@ import { textDigest } from '../lib/text-digest.js';
 import { closest, find, findAll, simulateClick } from './dom.js';
 
 const instances = new WeakMap();
+const unusable = new WeakSet();
 const FIELDS = ['to', 'cc', 'bcc'];
 
 export class ComposeUnreadable extends Error {
@@ -30,9 +31,12 @@ export class ComposeWindow {
         found.push(existing);
         continue;
       }
-      if (!find(root, 'sendButton', { quiet: true }) || !find(root, 'draftInput', { quiet: true })) continue;
+      if (unusable.has(root) || !find(root, 'sendButton', { quiet: true })) continue;
       const compose = new ComposeWindow(root);
-      if (!compose.isUsable()) continue;
+      if (!compose.isUsable()) {
+        unusable.add(root); // a compose window Gmail built differently: left entirely to Gmail
+        continue;
+      }
       instances.set(root, compose);
       found.push(compose);
     }
@@ -54,8 +58,8 @@ export class ComposeWindow {
     this.bypass = false; // true while "send without tracking" hands the click to Gmail
   }
 
+  /** A Send button without a body or a draft input means Gmail changed: logged once, and nothing is added. */
   isUsable() {
-    // Logged (once) here rather than in scan(): a compose that has a Send button but no body is a Gmail change.
     return Boolean(this.sendButton() && find(this.root, 'body') && find(this.root, 'draftInput'));
   }
 
