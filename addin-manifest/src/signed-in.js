@@ -16,7 +16,11 @@
   }
   if (root.history && root.history.replaceState) root.history.replaceState(null, "", root.location.pathname);
 
-  mb.office.ready().then(function () {
+  const parsed = new Promise(function (resolve) {
+    if (root.document.readyState !== "loading") resolve();
+    else root.document.addEventListener("DOMContentLoaded", resolve, { once: true });
+  });
+  Promise.all([mb.office.ready(), parsed]).then(function () {
     const s = mb.i18n.strings(mb.office.language());
     root.document.documentElement.lang = s.language;
     root.document.getElementById("message").textContent = s.t(answer.code ? "signedIn.done" : "signedIn.failed");

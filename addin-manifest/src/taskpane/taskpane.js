@@ -97,9 +97,15 @@
     };
   }
 
+  function documentReady() {
+    if (root.document.readyState !== "loading") return Promise.resolve();
+    return new Promise(function (resolve) { root.document.addEventListener("DOMContentLoaded", resolve, { once: true }); });
+  }
+
   async function main() {
     const office = mb().office;
-    await office.ready();
+    // The scripts run from <head>: Office may be ready before the body below them has been parsed.
+    await Promise.all([office.ready(), documentReady()]);
     const s = mb().i18n.strings(office.language());
     mb().view.translate(s);
     const auth = mb().auth.createAuth();

@@ -1,0 +1,111 @@
+"""A sender in Outlook, end to end: compose, choose tracking, Send, the recipient opens and clicks, the read pane.
+
+Outlook on the web takes the Graph path (the backend sends the saved draft); classic Outlook on Windows the
+prepare path (the handler sets the tracked body and header, Outlook sends, the backend finds the sent copy).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import select, update
+
+from mailbeacon.storage.models import SenderActivity, TrackedMessage
+
+from .conftest import RECIPIENT, WAIT_MS, WORK
+from .office_host import TINY_PNG, Attachment, ComposeItem
+
+pytestmark = pytest.mark.browser
+
+SUBJECT = "Pricing for next quarter"
+PRICING = "https://example.com/pricing?plan=pro&seats=5"
+BODY = ('<html><body><div dir="ltr"><p>Hi Rita,</p><p>the new <a href="https://example.com/pricing?plan=pro&amp;'
+        'seats=5">prices</a> are in.</p><p><img src="cid:logo@mb" alt="logo" width="32"></p>'
+        '<p>Sam</p></div></body></html>')
+
+
+def draft() -> ComposeItem:
+    return ComposeItem(subject=SUBJECT, to=[RECIPIENT], body=BODY, attachments=[
+        Attachment("att-logo", "logo.png", "image/png", len(TINY_PNG), is_inline=True, content_id="logo@mb",
+                   content=TINY_PNG),
+        Attachment("att-terms", "terms.pdf", "application/pdf", 18213)])
+
+
+def tracking_urls(backend, body: str) -> tuple[str, list[str]]:
+    pixel = re.findall(re.escape(backend.url) + r"/o/[^\"'\s>]+", body)
+    clicks = re.findall(re.escape(backend.url) + r"/c/[^\"'\s>]+", body)
+    assert len(pixel) == 1, body
+    return pixel[0], clicks
+
+
+def link_to(body: str, text: str) -> str:
+    return re.search(r'href="([^"]+)"[^>]*>' + re.escape(text) + "<", body).group(1)
+
+
+def human_opens(backend, message_id: str) -> int:
+    def count(session):
+        return session.scalar(select(TrackedMessage.human_open_count).where(TrackedMessage.public_id == message_id))
+    return backend.wait_for(count) or 0
+
+
+def the_sender_looked_a_while_ago(backend) -> None:
+    """The pane told the backend the sender was looking; pretend it was minutes ago, not seconds."""
+    with backend.rt.db.transaction() as session:
+        session.execute(update(SenderActivity).values(at_epoch=SenderActivity.at_epoch - 600))
+
+
+def test_outlook_on_the_web_sends_through_graph_and_the_read_pane_shows_the_open_and_the_click(
+        outlook, backend, ms):
+    from playwright.sync_api import expect
+
+    window = outlook(host_name="OutlookWebApp", platform="OfficeOnline", compose=draft()).open()
+    pane = window.pane
+    expect(pane.get_by_text(f"Signed in as {WORK}")).to_be_attached(timeout=WAIT_MS)
+    opens, clicks = pane.get_by_label("Track opens"), pane.get_by_label("Track link clicks")
+    expect(opens).to_be_checked()
+    expect(clicks).to_be_checked()
+    clicks.uncheck()
+    expect(pane.locator("#compose-state")).to_have_text("mailbeacon adds tracking when you select Send.")
+    clicks.check()
+    window.wait_until(lambda: json.loads(window.host.compose.session.get("mailbeacon.choice", "{}"))
+                      == {"track_opens": True, "track_clicks": True})
+    window.screenshot("compose")
+
+    completion = window.send()
+
+    # The backend sent it through Graph; Outlook must not send it again, and says why.
+    assert completion["allowEvent"] is False
+    assert completion["errorMessage"].startswith("Sent with tracking")
+    assert window.host.log.count("save") == 1 and window.host.compose.body == BODY
+    sent = ms.state.sent_messages(WORK)
+    assert len(sent) == 1 and sent[0]["subject"] == SUBJECT
+    body = sent[0]["body"]["content"]
+    assert 'src="cid:logo@mb"' in body, "the inline image survived"
+    pixel, links = tracking_urls(backend, body)
+    assert PRICING.replace("&", "&amp;") not in body and len(links) >= 1
+    window.screenshot("sent-through-graph")
+
+    message_id = backend.wait_for(lambda s: s.scalar(select(TrackedMessage.public_id)))
+    answer = backend.fetch_as_recipient(pixel)
+    assert answer.status == 200 and answer.getheader("Content-Type") == "image/gif"
+    assert human_opens(backend, message_id) == 1
+
+    stored = ms.state.mailbox(WORK).find(sent[0]["id"])
+    window.show_read(stored)
+    expect(pane.locator("#read-badge")).to_have_text("Opened", timeout=WAIT_MS)
+    expect(pane.locator("#read-counts")).to_contain_text("1 open")
+    expect(pane.locator("#timeline")).to_contain_text("Opened by a person")
+    expect(pane.locator("#live")).to_have_text("Live: this updates as it happens.", timeout=WAIT_MS)
+    window.wait_until(lambda: window.host.read_notifications)
+    assert "opened once" in next(iter(window.host.read_notifications.values()))["message"]
+    window.screenshot("read-opened")
+
+    the_sender_looked_a_while_ago(backend)
+    click = backend.fetch_as_recipient(link_to(body, "prices"))
+    assert click.status == 302 and click.getheader("Location") == PRICING
+    expect(pane.locator("#links li.clicked")).to_contain_text("1 click", timeout=WAIT_MS)
+    expect(pane.locator("#read-badge")).to_have_text("Opened · Clicked")
+    window.wait_until(lambda: "clicked" in next(iter(window.host.read_notifications.values()))["message"])
+    window.screenshot("read-live-click")
