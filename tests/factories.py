@@ -29,7 +29,7 @@ def make_message(session, *, sender="sender@example.com", recipients=("ayse@exam
     return message
 
 
-def wait_until(predicate, timeout=15.0, interval=0.05):
+def wait_until(predicate, timeout=15.0, interval=0.05, describe=None):
     """Poll until predicate() is truthy (returns its value) or fail after `timeout` — a bound, not a speed test."""
     deadline = time.monotonic() + timeout
     while True:
@@ -37,7 +37,8 @@ def wait_until(predicate, timeout=15.0, interval=0.05):
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            detail = f": {describe()}" if describe is not None else ""
+            raise AssertionError(f"condition not met within {timeout}s{detail}")
         time.sleep(interval)
 
 

@@ -52,7 +52,7 @@ class Traffic:
                     self.answered += 1
                 elif path.startswith("/c/"):
                     self.redirects_failed += 1
-            time.sleep(0.01)
+            time.sleep(0.02)
 
     def start(self) -> "Traffic":
         for n in range(self.threads):
@@ -134,7 +134,8 @@ def test_redis_outage_and_a_killed_worker_lose_no_hit_and_store_none_twice(confi
         context.use_runtime(rt)
         maintenance.recover_abandoned()
         worker = processes(["worker"], env, "worker2")
-        wait_until(lambda: _stored(database_url) >= sent, timeout=120)
+        wait_until(lambda: _stored(database_url) >= sent, timeout=120,
+                   describe=lambda: f"sent {sent}, stored {_stored(database_url)}")
         time.sleep(1.0)  # anything stored twice would show up now
         assert _stored(database_url) == sent
         assert _distinct(database_url)
@@ -192,7 +193,9 @@ def test_database_outage_keeps_pixels_and_redirects_answering_and_loses_nothing(
     with rt.db.session() as s:
         message = make_message(s, urls=["https://example.com/a?x=1&y=%20", "https://example.com/b"])
     server = processes(["serve"], env, "serve")
+    # Two workers, as the compose file runs: batches of one message are serialised by a row lock, never doubled.
     processes(["worker"], env, "worker")
+    processes(["worker"], env, "worker-b")
     try:
         wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
@@ -212,7 +215,8 @@ def test_database_outage_keeps_pixels_and_redirects_answering_and_loses_nothing(
         sent = traffic.stop() + 2 + 1  # the warm-up clicks and the redirect checked during the outage
         assert answered_during_outage > 20, server.log()
         assert traffic.redirects_failed == 0
-        wait_until(lambda: _stored(postgres_url) >= sent, timeout=120)
+        wait_until(lambda: _stored(postgres_url) >= sent, timeout=120,
+                   describe=lambda: f"sent {sent}, stored {_stored(postgres_url)}")
         time.sleep(1.0)
         assert _stored(postgres_url) == sent
         assert _distinct(postgres_url)
