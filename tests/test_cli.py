@@ -122,7 +122,8 @@ def test_serve_on_a_fresh_directory_creates_the_schema(tmp_path):
 
 
 def test_a_bad_setting_is_one_line_not_a_traceback(tmp_path):
-    result = run(["db", "upgrade"], {"MAILBEACON_RETENTION_DAYS": "soon"}, cwd=tmp_path)
+    clean = {k: "" for k in os.environ if k.startswith("MAILBEACON_")}
+    result = run(["db", "upgrade"], {**clean, "MAILBEACON_RETENTION_DAYS": "soon"}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.decode().strip() == "mailbeacon: MAILBEACON_RETENTION_DAYS must be a whole number, not 'soon'"
 
