@@ -90,7 +90,7 @@ def stream(host: str | None, port: int | None, workers: int, connections: int) -
     if not config.redis_url:
         raise UserError("`stream` needs MAILBEACON_REDIS_URL; in embedded mode `serve` streams itself")
     ensure_schema(config)
-    from .server import run_stream_server
+    from .stream_server import run_stream_server
 
     click.echo(f"mailbeacon stream listening on http://{config.host}:{config.port}/api/v1/stream", err=True)
     run_stream_server(config, workers=workers, connections=connections)

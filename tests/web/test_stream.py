@@ -141,3 +141,32 @@ def test_one_users_stream_never_carries_another_users_events(served, session):
     time.sleep(1.0)
     assert [e for e in reader.events if e["event"] == "notification"] == []
     reader.close()
+
+
+def test_the_stream_service_on_gevent_delivers_live_events(config_env, redis_url, session, tmp_path):
+    """`mailbeacon stream` (gunicorn, gevent worker, one Redis subscriber per process) as production runs it."""
+    from mailbeacon.config import Config
+
+    from ..conftest import free_port
+    from ..servers import MailbeaconProcess, wait_for_port
+
+    port = free_port()
+    env = {**config_env, "MAILBEACON_REDIS_URL": redis_url, "MAILBEACON_PORT": str(port)}
+    rt = Runtime(Config.from_env(env))
+    context.use_runtime(rt)
+    _uid, auth = user_with_token(rt, "gevent@example.com")
+    message = make_message(session, sender="gevent@example.com")
+    stream = MailbeaconProcess(["stream", "--workers", "1"], env, tmp_path / "stream.log").start()
+    try:
+        wait_for_port(port, timeout=30)
+        readers = [EventReader(f"http://127.0.0.1:{port}/api/v1/stream", auth) for _ in range(20)]
+        time.sleep(0.5)
+        process_hit_batch([hit(message)])
+        for reader in readers:
+            wait_until(lambda: any(e["event"] == "notification" for e in reader.events), timeout=10,
+                       describe=stream.log)
+        for reader in readers:
+            reader.close()
+    finally:
+        stream.kill()
+        rt.close()
