@@ -124,24 +124,30 @@ def backend(database_template, tmp_path_factory, google):
 
 
 @pytest.fixture(scope="package")
-def browser(chromium_path, tmp_path_factory, google):
-    """Chromium with the unpacked extension, Gmail routed to the fake page. Yields (context, service worker, fake)."""
+def playwright(chromium_path):
+    """One Playwright driver for the folder: the sync API can't be started twice in one thread."""
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="package")
+def browser(chromium_path, playwright, tmp_path_factory, google):
+    """Chromium with the unpacked extension, Gmail routed to the fake page. Yields (context, service worker, fake)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(chromium_path), headless=True, locale="en-US",
-            args=[*CHROMIUM_ARGS, f"--disable-extensions-except={EXTENSION_DIR}",
-                  f"--load-extension={EXTENSION_DIR}", "--lang=en-US"],
-            viewport={"width": 1280, "height": 860})
-        context.set_default_timeout(15_000)
-        worker = context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
-        fake = FakeGmail(google.state, SENDER)
-        fake.install(context)
-        yield context, worker, fake
-        context.close()
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=str(chromium_path), headless=True, locale="en-US",
+        args=[*CHROMIUM_ARGS, f"--disable-extensions-except={EXTENSION_DIR}",
+              f"--load-extension={EXTENSION_DIR}", "--lang=en-US"],
+        viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(15_000)
+    worker = context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
+    fake = FakeGmail(google.state, SENDER)
+    fake.install(context)
+    yield context, worker, fake
+    context.close()
 
 
 @pytest.fixture(scope="package")

@@ -107,7 +107,8 @@ class FakeGmail:
 
     # -- Gmail's "server" ---------------------------------------------------------------------------------
 
-    def _raw(self, fields: dict) -> bytes:
+    def raw_message(self, fields: dict) -> bytes:
+        """The RFC 5322 draft Gmail would save for these compose fields."""
         message = EmailMessage()
         message["From"] = self.sender
         to = [addr for _name, addr in email.utils.getaddresses([fields.get("to") or ""]) if addr]
@@ -127,7 +128,7 @@ class FakeGmail:
         return draft_id
 
     def _save(self, fields: dict) -> str:
-        raw = self._raw(fields)
+        raw = self.raw_message(fields)
         draft_id = fields.get("draft")
         thread_id = fields.get("thread") or None
         if draft_id:
