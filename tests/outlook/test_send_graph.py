@@ -294,3 +294,15 @@ def test_a_token_graph_refuses_is_refreshed_and_the_send_goes_on(signed_in, ms):
     status, retries = run_until_done(rt, queue(rt, draft.rest_id, seen_for()))
 
     assert (status, retries) == ("sent", 0) and len(ms.state.sent_messages(WORK)) == 1
+
+
+def test_a_message_for_a_disconnected_account_fails_at_once_and_says_why(signed_in, ms):
+    rt, *_ = signed_in
+    draft = save_draft(ms)
+    with rt.db.transaction() as s:
+        s.scalar(select(MailAccount)).status = "disconnected"
+
+    status, retries = run_until_done(rt, queue(rt, draft.rest_id, seen_for()))
+
+    assert (status, retries) == ("failed", 0) and stored(rt).status_detail.startswith("account_disconnected")
+    assert ms.state.sent_messages(WORK) == []

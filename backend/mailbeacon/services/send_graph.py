@@ -86,9 +86,10 @@ def send_tracked_graph(rt: Runtime, message_id: int, *, provider_for, sleep=time
         message.client_seen = {**(message.client_seen or {}), "attempts": attempts}
         message.status = "sending"
         account = session.get(MailAccount, message.account_id) if message.account_id else None
-        if account is None or account.status != "connected" or not account.encrypted_secret:
-            return _fail(rt, message_id, "account_disconnected",
-                         "Your Microsoft account is not connected; sign in again and send again.")
+        usable = account is not None and account.status == "connected" and bool(account.encrypted_secret)
+    if not usable:  # failed outside the transaction above: _fail writes in its own
+        return _fail(rt, message_id, "account_disconnected",
+                     "Your Microsoft account is not connected; sign in again and send again.")
     provider: GraphProvider | None = None
     try:
         provider = provider_for(rt, account)
