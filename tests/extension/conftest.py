@@ -166,7 +166,7 @@ def signed_in(browser, backend):
     page.click("#sign-in")
     expect(page.locator("#who")).to_contain_text(SENDER)
     token = worker.evaluate("chrome.storage.local.get('session').then((s) => s.session.token)")
-    yield {"context": context, "worker": worker, "fake": fake, "ext": ext, "options": page,
+    yield {"context": context, "fake": fake, "ext": ext, "options": page,
            "token": token, **backend}
 
 
@@ -181,6 +181,24 @@ def gmail(signed_in):
     page.console_messages = messages  # type: ignore[attr-defined]
     yield page
     page.close()
+
+
+def live_worker(context):
+    """The extension's service worker as it is now: Chrome stops and restarts it, and each start is a new one."""
+    workers = [w for w in context.service_workers if w.url.endswith("/src/background.js")]
+    return workers[-1] if workers else context.wait_for_event("serviceworker")
+
+
+def stop_worker(context) -> None:
+    """What Chrome does to an idle MV3 worker after 30 s, done now (the DevTools protocol closes its target)."""
+    session = context.browser.new_browser_cdp_session()
+    try:
+        targets = session.send("Target.getTargets")["targetInfos"]
+        for target in targets:
+            if target["type"] == "service_worker" and target["url"].endswith("/src/background.js"):
+                session.send("Target.closeTarget", {"targetId": target["targetId"]})
+    finally:
+        session.detach()
 
 
 def screenshot(page, name: str) -> None:

@@ -70,5 +70,19 @@ def test_loaded_from_the_zip_in_a_turkish_browser_it_speaks_turkish_and_signs_ou
                              timeout=10)
         assert after.status_code == 401 and after.json()["error"]["code"] == "invalid_token"
         assert worker.evaluate("chrome.storage.local.get('session')") == {}
+
+        # Signed in again, then the token is revoked elsewhere: the next call hears 401 and the extension asks
+        # to sign in again instead of failing quietly.
+        page.click("#sign-in")
+        expect(page.locator("#who")).to_contain_text(SENDER)
+        session = worker.evaluate("chrome.storage.local.get('session').then((s) => s.session)")
+        revoked = requests.delete(f"{backend['base']}/api/v1/tokens/{session['tokenId']}", timeout=10,
+                                  headers={"Authorization": f"Bearer {session['token']}"})
+        assert revoked.status_code == 204
+        popup = context.new_page()
+        popup.goto(f"chrome-extension://{ext}/src/popup/popup.html")
+        expect(popup.locator("#signed-out")).to_be_visible()
+        expect(page.locator("#who")).to_have_text("Bağlı değil. E-postalarınızı izlemek için oturum açın.")
+        assert worker.evaluate("chrome.action.getBadgeText({})") == "!"
     finally:
         context.close()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mailbeacon.storage.models import SenderActivity
 
 from ..factories import wait_until
-from .conftest import RECIPIENT, SENDER, screenshot
+from .conftest import RECIPIENT, SENDER, live_worker, screenshot
 from .gmail_steps import fill_compose, open_as_recipient, open_compose, sent_html, tracked_messages
 
 pytestmark = pytest.mark.browser
@@ -22,7 +22,7 @@ BODY_HTML = ('Hi Sam,<br>the new <a href="https://example.com/pricing?plan=pro&a
 
 
 def test_a_tracked_send_from_gmail_is_opened_and_the_sender_hears_of_it(signed_in, gmail, google):
-    page, fake, worker, base = gmail, signed_in["fake"], signed_in["worker"], signed_in["base"]
+    page, fake, base = gmail, signed_in["fake"], signed_in["base"]
     sent_before = len(google.state.sent_messages())
     native_before = len(fake.native_sends)
 
@@ -67,6 +67,7 @@ def test_a_tracked_send_from_gmail_is_opened_and_the_sender_hears_of_it(signed_i
     unread = requests.get(f"{base}/api/v1/notifications/unread-count", timeout=10,
                           headers={"Authorization": f"Bearer {signed_in['token']}"}).json()["unread"]
     assert unread >= 1
+    worker = live_worker(signed_in["context"])
     assert wait_until(lambda: worker.evaluate("chrome.action.getBadgeText({})") == str(unread), timeout=10)
     alerts = worker.evaluate("chrome.notifications.getAll().then(Object.keys)")
     assert any(key.startswith("mb-note-") for key in alerts)
@@ -108,5 +109,5 @@ def test_a_tracked_send_from_gmail_is_opened_and_the_sender_hears_of_it(signed_i
     popup.click("#mark-all")
     popup.locator(".note.read").first.wait_for()
     popup.wait_for_function("document.querySelector('#unread').textContent === ''")
-    assert worker.evaluate("chrome.action.getBadgeText({})") == ""
+    assert live_worker(signed_in["context"]).evaluate("chrome.action.getBadgeText({})") == ""
     popup.close()

@@ -82,7 +82,10 @@ async function waitForOutcome(ctx, compose, messageId) {
         if (error.status === 401 || error.code === 'extension_reloaded') throw error;
         // Otherwise the message is queued on the backend; keep asking.
       }
-      if (outcome) continue; // the stream said it's done: ask once more at once
+      if (outcome) {
+        outcome = null; // the stream said it's done: ask once more at once, then poll as usual
+        continue;
+      }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
     return { status: 'pending' };

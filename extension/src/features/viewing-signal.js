@@ -4,6 +4,9 @@
  * and pixel — so a hit in the next seconds is known to be the sender's own. A hex thread id in the address and,
  * late but better than never, the conversation header appearing also send it. The declarativeNetRequest rule is
  * the first defence (the pixel isn't loaded at all); this is the second, for whatever slips past it.
+ *
+ * Sent when a conversation is opened, never while it merely stays open: the backend counts hits for two minutes
+ * after the signal as the sender's, and a conversation left open for an hour must not hide the recipient's opens.
  */
 
 import { closest, onDomChange } from '../gmail/dom.js';
@@ -35,7 +38,12 @@ export function start(ctx) {
   window.addEventListener('mousedown', fromRow, true);
   window.addEventListener('keydown', fromRow, true);
   window.addEventListener('hashchange', fromHash);
-  const stopObserving = onDomChange(() => signal(openThread()?.threadId));
+  let showing = null;
+  const stopObserving = onDomChange(() => {
+    const threadId = openThread()?.threadId ?? null;
+    if (threadId !== showing && threadId) signal(threadId);
+    showing = threadId;
+  });
   fromHash();
   return () => {
     window.removeEventListener('mousedown', fromRow, true);

@@ -169,12 +169,16 @@ export class ComposeWindow {
       this.savedEditable = body.getAttribute('contenteditable');
       body.setAttribute('contenteditable', 'false');
     }
+    const subject = find(this.root, 'subject', { quiet: true });
+    if (subject) subject.readOnly = true;
   }
 
   unlock() {
     this.root.removeAttribute('data-mb-sending');
     const body = this.bodyElement();
     if (body && this.savedEditable != null) body.setAttribute('contenteditable', this.savedEditable);
+    const subject = find(this.root, 'subject', { quiet: true });
+    if (subject) subject.readOnly = false;
   }
 
   /**

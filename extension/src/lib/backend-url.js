@@ -36,14 +36,3 @@ export function originPattern(base) {
   const url = new URL(base);
   return `${url.protocol}//${url.host}/*`;
 }
-
-/** True when `url` is on the backend (same origin, under its path). */
-export function isOnBackend(base, url) {
-  try {
-    const target = new URL(url);
-    const root = new URL(base);
-    return target.origin === root.origin && (target.pathname + '/').startsWith(root.pathname.replace(/\/?$/, '/'));
-  } catch {
-    return false;
-  }
-}
