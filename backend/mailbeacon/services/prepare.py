@@ -126,7 +126,7 @@ def prepare_tracked_message(
             message.track_opens = message.track_clicks = False
         else:
             message.track_opens = message.track_opens and report.pixels > 0
-            message.track_clicks = message.track_clicks and bool(report.links)
+            message.track_clicks = message.track_clicks and any(not l.honeypot for l in report.links)
         for link in report.links:
             session.add(Link(message_id=message.id, position=link.index, url=link.url, is_honeypot=link.honeypot))
         if settings is not None:
