@@ -19,9 +19,12 @@ test('a time without a zone is UTC, and garbage is no time', () => {
 });
 
 test('absolute times follow the locale and time zone', () => {
-  assert.equal(absoluteTime('2026-12-04T10:05:00Z', { locale: 'en-GB', timeZone: 'Europe/Istanbul' }),
-    '4 Dec 2026, 13:05');
-  assert.equal(absoluteTime('2026-12-04T10:05:00Z', { locale: 'tr', timeZone: 'UTC' }), '4 Ara 2026 10:05');
+  // The exact punctuation is ICU's business; the zone shift and the language are ours.
+  const istanbul = absoluteTime('2026-12-04T10:05:00Z', { locale: 'en-GB', timeZone: 'Europe/Istanbul' });
+  assert.match(istanbul, /^4 Dec 2026\W+13:05$/);
+  const turkish = absoluteTime('2026-12-04T10:05:00Z', { locale: 'tr', timeZone: 'UTC' });
+  assert.match(turkish, /^4 Ara 2026\W+10:05$/);
+  assert.equal(absoluteTime('not a time'), '');
 });
 
 test('quiet hours that span midnight are read in the chosen time zone', () => {

@@ -80,6 +80,17 @@ def test_every_compose_window_has_its_own_toggles_and_ctrl_enter_sends_tracked(s
     assert reply.locator("[data-mb-toggle]").count() == 2
     screenshot(gmail, "07-inline-reply-toggles")
 
+    # The first window, by keyboard on its Send button: tracked with its own choice (opens only).
+    first.locator('div.Am[contenteditable="true"]').evaluate(
+        "el => { el.innerHTML = 'See <a href=\"https://example.com/a\">this</a>.'; "
+        "el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    first.locator("div.T-I.aoO").focus()
+    gmail.keyboard.press("Enter")
+    first.wait_for(state="detached")
+    [kept] = sent_with_subject(google, "Stays open")
+    html = sent_html(kept.raw)
+    assert f"{base}/o/" in html and f"{base}/c/" not in html and 'href="https://example.com/a"' in html
+
 
 def test_a_compose_window_gmail_built_differently_is_left_to_gmail(signed_in, google):
     # Gmail without the hidden draft input: the extension can't know the draft, so it adds nothing and steps aside.

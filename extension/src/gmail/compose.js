@@ -126,7 +126,9 @@ export class ComposeWindow {
   async seen() {
     const seen = Object.fromEntries(FIELDS.map((field) => [field, this.recipients(field)]));
     seen.subject = this.subject();
-    if (!find(this.root, 'trimmedContent', { quiet: true })) seen.text_sha256 = await textDigest(this.bodyText());
+    // Every compose window has the "trimmed content" button; it is only shown when there is something trimmed.
+    const trimmed = find(this.root, 'trimmedContent', { quiet: true });
+    if (!trimmed || trimmed.getClientRects().length === 0) seen.text_sha256 = await textDigest(this.bodyText());
     return seen;
   }
 
