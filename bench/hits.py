@@ -308,15 +308,16 @@ def count_stored(env: dict[str, str], message_id: int) -> int:
         rt.close()
 
 
-def queue_state(redis_url: str) -> tuple[int, int]:
-    """(jobs waiting, jobs failed) on the hits queue."""
+def queue_state(redis_url: str) -> dict[str, int]:
+    """Jobs of the hits queue that are not done yet, by where they are (waiting, running, retry, failed)."""
     import redis
     from rq import Queue
 
     client = redis.Redis.from_url(redis_url)
     try:
         queue = Queue("hits", connection=client)
-        return queue.count, queue.failed_job_registry.count
+        return {"waiting": queue.count, "running": queue.started_job_registry.count,
+                "retry": queue.scheduled_job_registry.count, "failed": queue.failed_job_registry.count}
     finally:
         client.close()
 
@@ -326,16 +327,25 @@ def spooled_files(spool: Path) -> int:
 
 
 def drain(procs: Processes, env: dict[str, str], redis_url: str, workers: int, timeout: float) -> float:
+    """Run burst workers until no hit job is waiting, running or waiting for a retry (a batch that met a busy
+    SQLite is retried with back-off: a burst worker alone would stop before its retry is due)."""
     started = time.monotonic()
-    drainers = [procs.start(f"worker-{i}", [sys.executable, "-m", "mailbeacon.cli", "worker", "--burst",
-                                            "--queues", "hits"], env=env) for i in range(workers)]
     deadline = started + timeout
-    for proc in drainers:
-        try:
-            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print("  drain timed out; stopping the workers", file=sys.stderr)
-            procs.stop(proc)
+    while time.monotonic() < deadline:
+        drainers = [procs.start(f"worker-{i}", [sys.executable, "-m", "mailbeacon.cli", "worker", "--burst",
+                                                "--queues", "hits"], env=env) for i in range(workers)]
+        for proc in drainers:
+            try:
+                proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                procs.stop(proc)
+        state = queue_state(redis_url)
+        if not (state["waiting"] or state["running"] or state["retry"]):
+            break
+        print(f"  still to do: {state}; waiting for retries to fall due", file=sys.stderr, flush=True)
+        time.sleep(2.0)
+    else:
+        print("  drain timed out; stopping the workers", file=sys.stderr)
     return time.monotonic() - started
 
 
@@ -348,8 +358,8 @@ def summarise(runs: list[Run]) -> dict[str, float]:
             "bad": sum(r.bad_status for r in runs), "errors": sum(r.socket_errors for r in runs)}
 
 
-def print_report(results: Results, warmup: Results, *, generator: str, args, stored: dict[str, int], drain_seconds: float,
-                 waiting: int, failed: int, spooled: int) -> None:
+def print_report(results: Results, warmup: Results, *, generator: str, args, stored: dict[str, int],
+                 drain_seconds: float, left: dict[str, int], spooled: int) -> None:
     nginx = results.runs["nginx"]
     print()
     print(f"load generator: {generator}; {args.connections} connections, {args.rounds} rounds of "
@@ -377,8 +387,8 @@ def print_report(results: Results, warmup: Results, *, generator: str, args, sto
         verdict = "nothing lost" if 0 <= diff <= slack else ("LOST HITS" if diff < 0 else "MORE THAN SENT?")
         print(f"  {target}: sent {s['answered']:,}  stored {stored[target]:,}  (difference {diff:+,}; in-flight "
               f"allowance 0..{slack:,})  {verdict};  non-2xx/3xx {s['bad']:,}, socket errors {s['errors']:,}")
-    print(f"  drained by the worker(s) in {drain_seconds:.1f} s; jobs left waiting {waiting}, failed {failed}, "
-          f"batches left in the spool {spooled}")
+    print(f"  drained by {args.drain_workers} worker(s) in {drain_seconds:.1f} s; hit jobs left: "
+          + ", ".join(f"{k} {v}" for k, v in left.items()) + f"; batches left in the spool {spooled}")
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -396,7 +406,9 @@ def parse_args() -> argparse.Namespace:
                    help="server on which a throw-away database is created and dropped")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/12",
                    help="a Redis database of the bench's own: it is FLUSHED before and after (default db 12)")
-    p.add_argument("--drain-workers", type=int, default=2, help="`mailbeacon worker --burst` processes to drain")
+    p.add_argument("--drain-workers", type=int, default=None,
+                   help="`mailbeacon worker --burst` processes to drain (default 1 on SQLite, which has one writer; "
+                        "else 2)")
     p.add_argument("--drain-timeout", type=float, default=600.0)
     p.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is here")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs) afterwards")
@@ -415,6 +427,8 @@ def _flush_redis(url: str) -> None:
 
 def main() -> int:
     args = parse_args()
+    if args.drain_workers is None:
+        args.drain_workers = 1 if args.database == "sqlite" else 2
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     if not use_wrk and not args.python_load:
         print("wrk is not installed: falling back to the Python load generator (its figures are bounded by the "
@@ -485,12 +499,12 @@ def main() -> int:
         procs.stop(server)
         spooled = spooled_files(root / "spool")
         drain_seconds = drain(procs, env, args.redis_url, args.drain_workers, args.drain_timeout)
-        waiting, failed = queue_state(args.redis_url)
+        left = queue_state(args.redis_url)
         stored = {"/o": count_stored(env, open_id), "/c": count_stored(env, click_id)}
         for target in ("/o", "/c"):  # the check's and the warm-up's hits are in the database too
             stored[target] -= 1 + sum(run.answered for run in warmup.runs[target])
         print_report(results, warmup, generator=generator, args=args, stored=stored, drain_seconds=drain_seconds,
-                     waiting=waiting, failed=failed, spooled=spooled)
+                     left=left, spooled=spooled)
         return 0
     except KeyboardInterrupt:
         print("interrupted; cleaning up", file=sys.stderr)

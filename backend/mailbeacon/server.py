@@ -6,15 +6,29 @@ application, so production needs no separate server to be fast.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
 
 from .config import Config
 
-# Requests wait briefly on group commit, so each process needs more threads than cores; 64 matches the
-# concurrency a busy hit endpoint sees per process without letting a flood queue unbounded work.
-DEFAULT_THREADS = 64
+# Python threads per server process. Each request holds one while its hit waits for group commit, so there must
+# be more than cores; but every extra thread is one more contender for the GIL, and past a few dozen the
+# contention costs more than the bigger batches save (bench/hits.py: 32 beat 16 and 64 on 2 cores).
+DEFAULT_THREADS = 32
+
+
+def serving_app():
+    """The application as each server worker loads it (a granian factory, run in the worker)."""
+    from .wsgi import application
+
+    # Everything built at start-up (Flask, SQLAlchemy, the classifier's tables: ~100k objects) lives as long as
+    # the process. Frozen, the collector stops walking it on every full collection: a 50-80 ms stall of every
+    # request in flight, several times a minute under load.
+    gc.collect()
+    gc.freeze()
+    return application
 
 
 def _prepare_multiprocess_metrics(workers: int) -> None:
@@ -35,38 +49,18 @@ def run_server(config: Config, *, workers: int = 1, threads: int | None = None) 
     threads = threads or int(os.environ.get("MAILBEACON_SERVER_THREADS", DEFAULT_THREADS))
     _prepare_multiprocess_metrics(workers)
     server = Granian(
-        "mailbeacon.wsgi:application",
+        "mailbeacon.server:serving_app",
+        factory=True,
         address=config.host,
         port=config.port,
         interface=Interfaces.WSGI,
         workers=max(1, workers),
         blocking_threads=threads,
+        # No more requests inside Python than threads to run them: the rest wait in granian's (Rust) queue
+        # rather than as Python objects competing for the GIL.
         backpressure=threads,
         log_access=False,
         log_level=LogLevels(config.log_level.lower()) if config.log_level.lower() in ("debug", "info", "warning",
                                                                                       "error") else LogLevels.info,
     )
     server.serve()
-
-
-def run_stream_server(config: Config, *, workers: int = 2, connections: int = 2000) -> None:
-    """The real-time channel on gunicorn's gevent worker: thousands of idle streams per process, one Redis
-    subscriber per process. Serves the same application; a proxy routes /api/v1/stream here."""
-    from gunicorn.app.base import BaseApplication
-
-    class StreamApplication(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{config.host}:{config.port}")
-            self.cfg.set("workers", max(1, workers))
-            self.cfg.set("worker_class", "gevent")
-            self.cfg.set("worker_connections", connections)
-            self.cfg.set("timeout", 60)
-            self.cfg.set("graceful_timeout", 10)
-            self.cfg.set("accesslog", None)
-
-        def load(self):
-            from .wsgi import application
-
-            return application
-
-    StreamApplication().run()

@@ -176,6 +176,9 @@ class RedisBatchWriter:
                     "mailbeacon.jobs.hits.process_hit_batch",
                     args=(batch,),
                     job_id=f"hits-{uuid.uuid4().hex}",
+                    # RQ's default description is repr() of the arguments: the whole batch a second time, built on
+                    # the request path's clock and stored beside the payload.
+                    description=f"hit batch of {len(batch)}",
                     retry=self._retry,
                     result_ttl=0,
                     failure_ttl=30 * 24 * 3600,

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Protocol
 from ..tracking import tokens
 from ..tracking.tokens import Keyring
 from .clientip import client_ip
-from .metrics import HIT_REQUESTS, REQUEST_SECONDS
+from .metrics import HIT_METRICS, RequestMetrics
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ NOT_FOUND_PAGE = (b"<!doctype html><meta charset=utf-8><title>Link not found</ti
 _NOT_FOUND_HEADERS = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(NOT_FOUND_PAGE))),
                       ("Cache-Control", NO_STORE), ("X-Content-Type-Options", "nosniff"),
                       ("Content-Security-Policy", "default-src 'none'")]
+
+IP_CACHE_MAX = 4096
 
 StartResponse = Callable[[str, list], object]
 
@@ -78,13 +80,17 @@ class HitApp:
     """WSGI app for the hit paths; everything else goes to `fallback` (the Flask app)."""
 
     def __init__(self, *, keyring: Keyring, lookup: DestinationLookup, sink: HitSink, trusted_proxies: int,
-                 fallback: Callable, optout: Callable | None = None) -> None:
+                 fallback: Callable, optout: Callable | None = None, metrics: RequestMetrics = HIT_METRICS) -> None:
         self.keyring = keyring
         self.lookup = lookup
         self.sink = sink
         self.trusted_proxies = trusted_proxies
         self.fallback = fallback
         self.optout = optout
+        self.metrics = metrics
+        # Parsed client addresses by (peer, X-Forwarded-For): the same proxies and networks come back all day,
+        # and parsing one with ipaddress costs more than the rest of the pixel's own work.
+        self._ip_cache: dict[tuple[str, str], str | None] = {}
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -106,9 +112,20 @@ class HitApp:
                 return self.optout(environ, start_response, path[3:])
         return self.fallback(environ, start_response)
 
-    @staticmethod
-    def _observe(endpoint: str, started: float) -> None:
-        REQUEST_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+    def _observe(self, endpoint: str, started: float) -> None:
+        self.metrics.observe(endpoint, time.perf_counter() - started)
+
+    def _client_ip(self, environ: dict) -> str | None:
+        key = (environ.get("REMOTE_ADDR") or "", environ.get("HTTP_X_FORWARDED_FOR", "") if self.trusted_proxies else "")
+        try:
+            return self._ip_cache[key]
+        except KeyError:
+            pass
+        ip = client_ip(environ, self.trusted_proxies)
+        if len(self._ip_cache) >= IP_CACHE_MAX:
+            self._ip_cache.clear()  # crude but bounded; a lost entry only costs one parse
+        self._ip_cache[key] = ip
+        return ip
 
     def _hit(self, environ: dict, hit_type: str, claims: tokens.TokenClaims) -> dict:
         return {
@@ -120,7 +137,7 @@ class HitApp:
             "link": claims.link_index,
             "method": environ.get("REQUEST_METHOD", "GET"),
             "user_agent": environ.get("HTTP_USER_AGENT", ""),
-            "ip": client_ip(environ, self.trusted_proxies),
+            "ip": self._client_ip(environ),
             "headers": _interesting_headers(environ),
         }
 
@@ -132,9 +149,9 @@ class HitApp:
         claims = tokens.verify(token, keyring=self.keyring, purpose="open")
         if claims is not None:
             self._submit(self._hit(environ, "open", claims))
-            HIT_REQUESTS.labels("open", "recorded").inc()
+            self.metrics.count("open", "recorded")
         else:
-            HIT_REQUESTS.labels("open", "bad_token").inc()
+            self.metrics.count("open", "bad_token")
         start_response("200 OK", list(PIXEL_HEADERS))
         return [b""] if method == "HEAD" else [PIXEL_GIF]
 
@@ -154,7 +171,7 @@ class HitApp:
                                                            ("Retry-After", "5"), ("Cache-Control", NO_STORE)])
                 return [b"Temporarily unavailable; please try again in a moment."]
         if destination is None:
-            HIT_REQUESTS.labels("click", "not_found").inc()
+            self.metrics.count("click", "not_found")
             start_response("404 Not Found", list(_NOT_FOUND_HEADERS))
             return [b""] if method == "HEAD" else [NOT_FOUND_PAGE]
         if destination == "":
@@ -162,12 +179,12 @@ class HitApp:
             # sprung and answer with nothing to follow.
             assert claims is not None
             self._submit(self._hit(environ, "click", claims))
-            HIT_REQUESTS.labels("click", "honeypot").inc()
+            self.metrics.count("click", "honeypot")
             start_response("204 No Content", [("Cache-Control", NO_STORE), ("Content-Length", "0")])
             return [b""]
         assert claims is not None
         self._submit(self._hit(environ, "click", claims))
-        HIT_REQUESTS.labels("click", "redirected").inc()
+        self.metrics.count("click", "redirected")
         body = (b'<!doctype html><meta charset=utf-8><title>Redirecting</title><a href="'
                 + html.escape(destination).encode("utf-8") + b'">Continue</a>')
         # 302, never 301: a cached permanent redirect would skip the tracker on every later click.
@@ -193,16 +210,22 @@ _HEADERS_KEPT = ("HTTP_ACCEPT", "HTTP_ACCEPT_LANGUAGE", "HTTP_FROM", "HTTP_VIA",
                  "HTTP_REFERER")
 
 
+# (WSGI key, the name the classifier knows it by), worked out once rather than on every hit.
+_HEADER_NAMES = tuple((key, key[5:].replace("_", "-").lower()) for key in _HEADERS_KEPT)
+
+
 def _interesting_headers(environ: dict) -> dict:
     """The headers the classifier reads. Cookies are left out except our own self-marker."""
     out = {}
-    for key in _HEADERS_KEPT:
+    for key, name in _HEADER_NAMES:
         value = environ.get(key)
         if value:
-            out[key[5:].replace("_", "-").lower()] = value[:512]
+            out[name] = value[:512]
     # Our own sender marker (a signed value set on the tracking domain for the sender's browser); the worker verifies it.
-    for part in environ.get("HTTP_COOKIE", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == "mb_sender" and value:
-            out["mb-sender-cookie"] = value[:200]
+    cookies = environ.get("HTTP_COOKIE")
+    if cookies and "mb_sender" in cookies:
+        for part in cookies.split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == "mb_sender" and value:
+                out["mb-sender-cookie"] = value[:200]
     return out
