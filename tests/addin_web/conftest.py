@@ -132,7 +132,12 @@ def backend(config_env, ms, tls):
     app = build_app(runtime=rt)
     tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     certificate.configure_cert(tls_context)
-    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=tls_context, fd=listener.fileno())
+    server = make_server("127.0.0.1", 0, app, threaded=True, fd=listener.fileno())
+    # TLS with the handshake in each connection's own thread: werkzeug's ssl_context= shakes hands inside its
+    # accept loop, one client at a time, and Chromium, opening many connections at once, gives some of them up
+    # (net::ERR_TOO_MANY_RETRIES on a page's last stylesheet).
+    server.socket = tls_context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    server.ssl_context = tls_context  # what werkzeug reads to call the requests https
     thread = threading.Thread(target=server.serve_forever, name="addin-backend", daemon=True)
     thread.start()
     yield Backend(url=url, rt=rt, app=app, ca_bundle=str(ca_bundle))
@@ -173,9 +178,12 @@ class Outlook:
         self.console: list[str] = []  # the pages' errors, printed by pytest when a test fails
 
     def _watch(self, page) -> None:
-        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning")
-                else None)
+        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}")
+                if m.type in ("error", "warning") and "img-src data:" not in m.text else None)
         page.on("pageerror", lambda e: self.console.append(f"uncaught: {e}"))
+        # The Outlook window blocks remote images in bodies (a CSP failure there is the pixel, as intended).
+        page.on("requestfailed", lambda r: r.failure == "csp" or self.console.append(
+            f"request failed: {r.url} {r.failure}"))
 
     @property
     def pane(self):

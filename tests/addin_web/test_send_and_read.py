@@ -63,6 +63,7 @@ def test_outlook_on_the_web_sends_through_graph_and_the_read_pane_shows_the_open
     window = outlook(host_name="OutlookWebApp", platform="OfficeOnline", compose=draft()).open()
     pane = window.pane
     expect(pane.get_by_text(f"Signed in as {WORK}")).to_be_attached(timeout=WAIT_MS)
+    expect(pane.locator("body[data-ready=compose]")).to_be_attached(timeout=WAIT_MS)
     opens, clicks = pane.get_by_label("Track opens"), pane.get_by_label("Track link clicks")
     expect(opens).to_be_checked()
     expect(clicks).to_be_checked()
@@ -109,3 +110,42 @@ def test_outlook_on_the_web_sends_through_graph_and_the_read_pane_shows_the_open
     expect(pane.locator("#read-badge")).to_have_text("Opened · Clicked")
     window.wait_until(lambda: "clicked" in next(iter(window.host.read_notifications.values()))["message"])
     window.screenshot("read-live-click")
+
+
+def test_classic_outlook_signs_in_through_the_dialog_and_sends_the_prepared_body_itself(outlook, backend, ms):
+    from playwright.sync_api import expect
+
+    # A personal account or a tenant without SSO consent: Office can't hand out a token, so the dialog it is.
+    window = outlook(host_name="Outlook", platform="PC", compose=draft(), sso_error=13012).open()
+    pane = window.pane
+    expect(pane.get_by_text("Single sign-on isn't available here")).to_be_visible(timeout=WAIT_MS)
+    window.screenshot("sign-in")
+    with window.page.expect_popup() as dialog:
+        pane.get_by_role("button", name="Sign in with Microsoft").click()
+    expect(pane.get_by_text(f"Signed in as {WORK}")).to_be_attached(timeout=WAIT_MS)
+    window.wait_until(dialog.value.is_closed)  # the pane closes its dialog once it has the code
+    expect(pane.locator("body[data-ready=compose]")).to_be_attached(timeout=WAIT_MS)
+    pane.get_by_label("Track link clicks").uncheck()
+    window.wait_until(lambda: json.loads(window.host.compose.session.get("mailbeacon.choice", "{}"))
+                      == {"track_opens": True, "track_clicks": False})
+
+    completion = window.send()
+
+    assert completion == {"allowEvent": True}
+    item = window.host.compose
+    message_id = item.headers["X-Mailbeacon-Id"]
+    pixel, links = tracking_urls(backend, item.body)
+    assert links == [] and 'href="https://example.com/pricing?plan=pro&amp;seats=5"' in item.body
+    assert 'src="cid:logo@mb"' in item.body and item.body_sets == 1
+    window.screenshot("prepared-and-sent")
+    assert backend.wait_for(lambda s: s.scalar(select(TrackedMessage.status).where(
+        TrackedMessage.public_id == message_id)) == "sent"), "the backend found the sent copy by its header"
+
+    assert backend.fetch_as_recipient(pixel).status == 200
+    assert human_opens(backend, message_id) == 1
+    window.show_read(item.sent)
+    expect(pane.locator("#read-badge")).to_have_text("Opened", timeout=WAIT_MS)
+    expect(pane.locator("#links")).to_have_text("Link clicks weren't tracked for this message.")
+    expect(pane.locator("#read-counts")).to_contain_text("1 open")
+    expect(pane.locator("#timeline")).to_contain_text("Opened by a person")
+    window.screenshot("read-opened")

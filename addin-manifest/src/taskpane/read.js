@@ -78,17 +78,26 @@
     const s = app.s;
     view.show("read-loading", false);
     view.show("read-detail", true);
+    const tracked = detail.tracking || { opens: true, clicks: true };
     const badge = view.el("read-badge");
-    badge.textContent = detail.opened ? s.t("read.opened") + (detail.clicked ? " · " + s.t("read.clicked") : "") : s.t("read.notOpened");
-    badge.className = "badge " + (detail.opened ? "opened" : "waiting");
+    const parts = [];
+    if (tracked.opens) parts.push(s.t(detail.opened ? "read.opened" : "read.notOpened"));
+    if (detail.clicked || (!tracked.opens && tracked.clicks)) parts.push(s.t(detail.clicked ? "read.clicked" : "read.notClicked"));
+    badge.textContent = parts.join(" · ");
+    badge.className = "badge " + (detail.opened || detail.clicked ? "opened" : "waiting");
     view.text("read-status", statusText(s, detail));
 
     const counts = view.el("read-counts");
     view.clear(counts);
-    const opens = view.make("li", "", s.t("read.opens", { count: detail.opens.count }));
-    if (detail.opens.machine_count) opens.appendChild(view.make("span", "muted", " (" + s.t("read.machine", { count: detail.opens.machine_count }) + ")"));
-    counts.appendChild(opens);
-    counts.appendChild(view.make("li", "", s.t("read.clicks", { count: detail.clicks.count })));
+    if (tracked.opens) {
+      const opens = view.make("li", "", s.t("read.opens", { count: detail.opens.count }));
+      if (detail.opens.machine_count) opens.appendChild(view.make("span", "muted", " (" + s.t("read.machine", { count: detail.opens.machine_count }) + ")"));
+      counts.appendChild(opens);
+    } else {
+      counts.appendChild(view.make("li", "muted", s.t("read.opensNotTracked")));
+    }
+    counts.appendChild(tracked.clicks ? view.make("li", "", s.t("read.clicks", { count: detail.clicks.count }))
+      : view.make("li", "muted", s.t("read.clicksNotTracked")));
     if (detail.opens.first_at) counts.appendChild(view.make("li", "muted", s.t("read.firstOpened", { time: s.time(detail.opens.first_at) })));
     if (detail.opens.last_at && detail.opens.count > 1) counts.appendChild(view.make("li", "muted", s.t("read.lastOpened", { time: s.time(detail.opens.last_at) })));
 
@@ -112,7 +121,7 @@
 
     const links = view.el("links");
     view.clear(links);
-    if (!(detail.links || []).length) links.appendChild(view.make("li", "muted", s.t("read.noLinks")));
+    if (!(detail.links || []).length) links.appendChild(view.make("li", "muted", s.t(tracked.clicks ? "read.noLinks" : "read.clicksNotTracked")));
     (detail.links || []).forEach(function (link) {
       const entry = view.make("li", link.clicks ? "link clicked" : "link");
       entry.appendChild(view.make("span", "url", link.url));
@@ -186,6 +195,7 @@
     if (!messageId) {
       view.show("read-loading", false);
       view.show("read-untracked", true);
+      view.ready("read");
       return;
     }
     const lastEventId = await app.api.latestNotificationId().catch(function () { return 0; });
@@ -196,9 +206,11 @@
       if (err.status !== 404) throw err;
       view.show("read-loading", false);
       view.show("read-untracked", true);
+      view.ready("read");
       return;
     }
     render(app, detail);
+    view.ready("read");
     app.api.viewing(messageId).catch(function () { return undefined; });
     summaryNotice(app, detail);
     follow(app, messageId, lastEventId);

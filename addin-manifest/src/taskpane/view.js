@@ -16,6 +16,7 @@
 
   /** Show one of the three sections (signin, compose, read) and hide the others. */
   function section(name) {
+    doc.body.removeAttribute("data-ready");
     ["signin", "compose", "read"].forEach(function (id) { show(id, id === name); });
   }
 
@@ -43,11 +44,16 @@
     });
   }
 
+  /** Mark the pane as showing `name` and done drawing it (what a person, or a test, can act on). */
+  function ready(name) {
+    doc.body.setAttribute("data-ready", name);
+  }
+
   function notice(message) {
     text("notice", message);
     show("notice", Boolean(message));
   }
 
   root.mailbeacon.view = { el: el, show: show, section: section, text: text, clear: clear, make: make,
-    translate: translate, notice: notice };
+    translate: translate, notice: notice, ready: ready };
 })(globalThis);

@@ -62,6 +62,7 @@
     }
     opens.onchange = changed;
     clicks.onchange = changed;
+    view.ready("compose");
   }
 
   (root.mailbeacon = root.mailbeacon || {}).compose = { show: show };

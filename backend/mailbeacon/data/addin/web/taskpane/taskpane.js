@@ -95,6 +95,7 @@
         button.textContent = app.s.t("signin.button");
       }
     };
+    view.ready("signin");
   }
 
   function documentReady() {
