@@ -268,7 +268,9 @@ def outlook(browser, backend, ms, request):
         host = OfficeHost(ms, user=WORK, language=language, host_name=host_name, platform=platform)
         host.compose = compose
         host.sso_error = sso_error
-        window = Outlook(browser, backend, host, name=request.node.name.replace("test_", "")[:60])
+        name = request.node.originalname.removeprefix("test_")[:48]
+        variant = getattr(getattr(request.node, "callspec", None), "id", "")
+        window = Outlook(browser, backend, host, name=f"{name}-{variant}" if variant else name)
         opened.append(window)
         return window
 

@@ -12,7 +12,7 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from mailbeacon.storage.models import SenderActivity, TrackedMessage
+from mailbeacon.storage.models import SenderActivity, TrackedMessage, UserSettings
 
 from .conftest import RECIPIENT, WAIT_MS, WORK
 from .office_host import TINY_PNG, Attachment, ComposeItem
@@ -149,3 +149,15 @@ def test_classic_outlook_signs_in_through_the_dialog_and_sends_the_prepared_body
     expect(pane.locator("#read-counts")).to_contain_text("1 open")
     expect(pane.locator("#timeline")).to_contain_text("Opened by a person")
     window.screenshot("read-opened")
+
+    # The "Opened" category on the Sent Items copy is the account's choice, made here.
+    pane.locator("#settings summary").click()
+    pane.get_by_label("Mark my opened messages with the “Opened” category in Sent Items").check()
+    assert backend.wait_for(lambda s: s.scalar(select(UserSettings.outlook_opened_category)))
+
+    # Pinned, the pane follows the selection down Sent Items, to a message mailbeacon never saw.
+    lunch = ms.state.simulate_native_send(WORK, subject="Lunch?", to=[RECIPIENT], html="<p>Lunch on Friday?</p>")
+    window.host.read = lunch
+    window.pane_frame().evaluate("() => window.__officeStandin.itemChanged()")
+    expect(pane.locator("#read-untracked")).to_be_visible(timeout=WAIT_MS)
+    expect(pane.locator("#read-detail")).to_be_hidden()
