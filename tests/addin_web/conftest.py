@@ -1,6 +1,6 @@
 """The add-in in a real headless Chromium, against the real backend over HTTPS and the Microsoft stand-in.
 
-- `ms`: the Microsoft stand-in (identity platform and Graph over TLS), one per module, reset for every test.
+- `ms`: the Microsoft stand-in (identity platform and Graph over TLS), one per session, reset for every test.
 - `backend`: build_app on a threaded werkzeug server with its own TLS certificate, on a port the OS picks, its
   public URL that address, configured only through MAILBEACON_* variables. It serves the add-in under /addin/.
 - `outlook(...)`: a browser context playing Outlook: https://outlook.test/ is the Outlook window (shell.html), in
@@ -52,7 +52,7 @@ RECIPIENT_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36
 WAIT_MS = 20_000
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def running_standin():
     with serve_microsoft_standin(auto_approve=True) as standin:
         yield standin
@@ -64,7 +64,7 @@ def ms(running_standin):
     return running_standin
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tls():
     """A CA of our own and a certificate for 127.0.0.1 from it: the backend speaks HTTPS, as Outlook demands."""
     ca = trustme.CA(organization_name="mailbeacon add-in tests")
@@ -148,8 +148,10 @@ def backend(config_env, ms, tls):
     rt.close()
 
 
+# Module scope, not session: a second sync_playwright() (tests/demo, tests/extension) can't start in this thread
+# while one is running.
 @pytest.fixture(scope="module")
-def browser():
+def addin_browser():
     if not CHROMIUM.exists():
         service_missing("Debian's chromium", f"{CHROMIUM} is absent (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
@@ -260,7 +262,7 @@ class Outlook:
 
 
 @pytest.fixture
-def outlook(browser, backend, ms, request):
+def outlook(addin_browser, backend, ms, request):
     opened: list[Outlook] = []
 
     def make(*, host_name: str = "OutlookWebApp", platform: str = "OfficeOnline", language: str = "en-US",
@@ -270,7 +272,7 @@ def outlook(browser, backend, ms, request):
         host.sso_error = sso_error
         name = request.node.originalname.removeprefix("test_")[:48]
         variant = getattr(getattr(request.node, "callspec", None), "id", "")
-        window = Outlook(browser, backend, host, name=f"{name}-{variant}" if variant else name)
+        window = Outlook(addin_browser, backend, host, name=f"{name}-{variant}" if variant else name)
         opened.append(window)
         return window
 

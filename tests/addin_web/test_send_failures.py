@@ -135,3 +135,16 @@ def test_with_both_toggles_off_outlook_sends_it_untracked_without_asking_mailbea
     sent = ms.state.sent_messages(WORK)
     assert len(sent) == 1 and f"{backend.url}/o/" not in sent[0]["body"]["content"]
     assert tracked_messages(backend) == 0
+
+
+def test_when_mailbeacon_stops_answering_mid_send_the_person_is_pointed_to_sent_items_not_send_anyway(
+        outlook, backend, ms):
+    window = ready(outlook(compose=draft(), **WEB).open())
+    window.context.route(f"{backend.url}/api/v1/outlook/messages", lambda route: route.abort("connectionreset"))
+
+    completion = window.send()
+
+    assert completion["allowEvent"] is False
+    assert completion["errorMessage"].startswith("mailbeacon stopped answering while it was sending this message.")
+    assert "commandId" not in completion
+    assert window.host.compose.body == BODY and window.host.compose.sent is None

@@ -1332,7 +1332,7 @@
     return last;
   }
 
-  async function viaGraph(s, api, tracking) {
+  async function viaGraph(s, api, tracking, state) {
     const office = mb().office;
     const itemId = await office.save();
     const restId = office.restId(itemId);
@@ -1342,12 +1342,14 @@
     if (digest) view.text_sha256 = digest;
     const key = await mb().choice.sendKey("graph");
     let queued;
+    state.sending = true; // from here on the backend may send it: never tell the person "nothing happened"
     try {
       queued = await api.sendThroughGraph({ item_id: restId, track_opens: tracking.track_opens,
         track_clicks: tracking.track_clicks, seen: view, idempotency_key: key });
     } catch (err) {
-      // A request that timed out may have arrived: the key makes a retry the same message, so keep it.
-      if (err.status === 0 && err.code === "timeout") return block(s, s.t("send.graphUnknown"), false);
+      // No answer: the request may have arrived, and the backend may be sending. The key makes a retry the same
+      // message, so keep it, and send the person to Sent Items rather than to Send Anyway.
+      if (err.status === 0) return block(s, s.t("send.graphUnknown"), false);
       if (err.status !== 0 && err.status < 500) await mb().choice.forgetSendKey();
       throw err;
     }
@@ -1456,12 +1458,12 @@
     }
     const tracking = mb().choice.effective(settings, stored);
     if (!tracking.track_opens && !tracking.track_clicks) return allow();
-    return choosePath(office.host()) === "graph" ? viaGraph(s, api, tracking) : viaPrepare(s, api, tracking, state);
+    return choosePath(office.host()) === "graph" ? viaGraph(s, api, tracking, state) : viaPrepare(s, api, tracking, state);
   }
 
   async function onMessageSend(event) {
     const s = mb().i18n.strings(mb().office.language());
-    const state = { touched: false };
+    const state = { touched: false, sending: false };
     let completed = false;
     function finish(outcome) {
       if (completed) return false;
@@ -1470,16 +1472,17 @@
       return true;
     }
     const guard = setTimeout(function () {
-      finish(state.touched ? block(s, s.t("send.unsafeNotRestored", { problem: s.t("problem.timeout") }), false)
-        : block(s, s.t("send.unreachable"), false));
+      if (state.sending) finish(block(s, s.t("send.graphUnknown"), false));
+      else if (state.touched) finish(block(s, s.t("send.unsafeNotRestored", { problem: s.t("problem.timeout") }), false));
+      else finish(block(s, s.t("send.unreachable"), false));
     }, HANDLER_DEADLINE_MS);
     let outcome;
     try {
       outcome = await decide(s, state);
     } catch (err) {
-      outcome = state.touched
-        ? block(s, s.t("send.unsafeNotRestored", { problem: problemText(s, err) }), false)
-        : blockFor(s, err);
+      if (state.sending && err instanceof mb().api.ApiError && err.status === 0) outcome = block(s, s.t("send.graphUnknown"), false);
+      else if (state.touched) outcome = block(s, s.t("send.unsafeNotRestored", { problem: problemText(s, err) }), false);
+      else outcome = blockFor(s, err);
     }
     clearTimeout(guard);
     if (finish(outcome) && outcome.after) {
