@@ -222,3 +222,15 @@ def test_unfinished_sends_resume_after_an_embedded_restart(signed_in, google):
     wait_until(lambda: len(google.state.sent_messages()) == 1, timeout=30)
     with rt.db.session() as s:
         wait_until(lambda: s.get(TrackedMessage, message_id).status == "sent" or s.expire_all(), timeout=10)
+
+
+def test_a_disconnected_account_fails_at_once_and_clearly(signed_in, google):
+    rt, *_ = signed_in
+    draft_id = google.state.save_draft(SENDER, DRAFT)
+    message_id = queue(rt, draft_id, seen_for(DRAFT))
+    with rt.db.transaction() as s:
+        s.scalar(select(MailAccount).where(MailAccount.provider == "gmail")).status = "disconnected"
+    assert run_until_done(rt, message_id) == "failed"
+    with rt.db.session() as s:
+        assert s.get(TrackedMessage, message_id).status_detail.startswith("account_disconnected")
+    assert google.state.sent_messages() == []

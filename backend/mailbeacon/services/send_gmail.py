@@ -94,9 +94,11 @@ def send_tracked_gmail(rt: Runtime, message_id: int, *, provider_for, sleep=time
         message.client_seen = {**(message.client_seen or {}), "attempts": attempts}
         message.status = "sending"
         account = session.get(MailAccount, message.account_id) if message.account_id else None
-        if account is None or account.status != "connected" or not account.encrypted_secret:
-            return _fail(rt, message_id, "account_disconnected",
-                         "Your Google account is not connected; reconnect it and send again.")
+        connected = account is not None and account.status == "connected" and bool(account.encrypted_secret)
+    if not connected:
+        # Outside the transaction above: _fail writes in its own, and SQLite would wait on our own lock.
+        return _fail(rt, message_id, "account_disconnected",
+                     "Your Google account is not connected; reconnect it and send again.")
     try:
         provider: MailProvider = provider_for(rt, account)
         return _attempt(rt, message_id, provider, sleep=sleep)
