@@ -161,3 +161,24 @@ def test_classic_outlook_signs_in_through_the_dialog_and_sends_the_prepared_body
     window.pane_frame().evaluate("() => window.__officeStandin.itemChanged()")
     expect(pane.locator("#read-untracked")).to_be_visible(timeout=WAIT_MS)
     expect(pane.locator("#read-detail")).to_be_hidden()
+
+
+def test_tracking_switched_off_in_the_account_is_neither_offered_nor_applied(outlook, backend, ms):
+    from playwright.sync_api import expect
+
+    window = outlook(host_name="Outlook", platform="PC", compose=draft()).open()
+    pane = window.pane
+    expect(pane.locator("body[data-ready=compose]")).to_be_attached(timeout=WAIT_MS)
+    with backend.rt.db.transaction() as session:
+        session.execute(update(UserSettings).values(open_tracking_enabled=False))
+    window.pane_frame().evaluate("() => window.__officeStandin.itemChanged()")  # the pane reads the settings again
+    expect(pane.get_by_text("Open tracking is turned off in your mailbeacon settings.")).to_be_visible(timeout=WAIT_MS)
+    expect(pane.get_by_label("Track opens")).to_be_hidden()
+    expect(pane.get_by_label("Track link clicks")).to_be_checked()
+    window.screenshot("opens-off-in-settings")
+
+    assert window.send() == {"allowEvent": True}
+
+    body = window.host.compose.body
+    assert f"{backend.url}/o/" not in body, "no pixel"
+    assert f'href="{backend.url}/c/' in body, "the links are tracked"
