@@ -3,20 +3,25 @@
  * requires, so an event that wakes the worker finds them; the work lives in src/background/.
  */
 
-import { onUnauthorized } from './background/api.js';
+import { api, onUnauthorized } from './background/api.js';
 import { FAILED_PREFIX, NOTE_PREFIX, refreshBadge } from './background/alerts.js';
 import * as live from './background/live.js';
 import { accept } from './background/ports.js';
 import { announce, handle, openThread } from './background/router.js';
 import { applySelfBlock, trackingBases } from './background/selfblock.js';
+import { refreshProfile } from './background/session.js';
 import * as store from './background/store.js';
-import { api } from './background/api.js';
 
 chrome.runtime.onMessage.addListener(handle);
 chrome.runtime.onConnect.addListener(accept);
 
-chrome.alarms.onAlarm.addListener((alarm) => {
-  if (alarm.name === live.ALARM) live.sync().catch(() => {});
+chrome.alarms.onAlarm.addListener(async (alarm) => {
+  if (alarm.name !== live.ALARM) return;
+  const { session: current } = await store.read();
+  if (!current?.token) return;
+  // Settings can change elsewhere (the options page of another browser, a send from Outlook making its toggles
+  // the next default): picked up once a minute along with the notifications.
+  await Promise.allSettled([live.sync(), refreshProfile().then(announce)]);
 });
 
 chrome.notifications.onClicked.addListener(async (notificationId) => {
