@@ -233,6 +233,52 @@ def document() -> dict:
                 "parameters": [{"name": "account_id", "in": "path", "required": True,
                                 "schema": {"type": "integer"}}],
                 "responses": {"204": {"description": "Deleted."}, **_errors(404, *_AUTH_ERRORS)}}},
+            "/api/v1/outlook/messages": {"post": {
+                "operationId": "sendOutlookMessage",
+                "summary": "Send a saved Outlook draft tracked through Graph (its REST id); 202, a job sends it",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["item_id", "seen"], "properties": {
+                        "item_id": {"type": "string"}, "track_opens": {"type": "boolean"},
+                        "track_clicks": {"type": "boolean"},
+                        "idempotency_key": {"type": "string", "minLength": 8, "maxLength": 128},
+                        "seen": {"type": "object", "properties": {
+                            "to": {"type": "array", "items": {"type": "string"}},
+                            "cc": {"type": "array", "items": {"type": "string"}},
+                            "bcc": {"type": "array", "items": {"type": "string"}},
+                            "subject": {"type": "string"},
+                            "text_sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}}}}}}},
+                "responses": {"202": _json(_ref("SendStatus"), "Accepted."), **_errors(400, 409, *_AUTH_ERRORS)}}},
+            "/api/v1/messages/prepare": {"post": {
+                "operationId": "prepareMessage",
+                "summary": "Classic Outlook: track a body; the add-in sets it and the X-Mailbeacon-Id header",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["body"], "properties": {
+                        "subject": {"type": "string"},
+                        "to": {"type": "array", "items": {"type": "string"}},
+                        "cc": {"type": "array", "items": {"type": "string"}},
+                        "bcc": {"type": "array", "items": {"type": "string"}},
+                        "body": {"type": "object", "required": ["content_type", "content"], "properties": {
+                            "content_type": {"enum": ["html", "text"]}, "content": {"type": "string"}}},
+                        "track_opens": {"type": "boolean"}, "track_clicks": {"type": "boolean"},
+                        "idempotency_key": {"type": "string", "minLength": 8, "maxLength": 128}}}}}},
+                "responses": {"200": _json({"type": "object", "required": ["message", "body", "header"],
+                                            "properties": {
+                    "message": _ref("SendStatus"),
+                    "body": {"type": "object", "properties": {"content_type": {"type": "string"},
+                                                              "content": {"type": "string"}}},
+                    "header": {"type": "object", "properties": {"name": {"type": "string"},
+                                                                "value": {"type": "string"}}},
+                    "report": {"type": "object"}}}, "The tracked body and the header to set."),
+                    "413": _json(_ref("Error"), "The body is over the size limit."),
+                    "422": _json(_ref("Error"), "Not a body that can be sent."),
+                    **_errors(400, 409, *_AUTH_ERRORS)}}},
+            "/api/v1/messages/{id}/prepared-sent": {"post": {
+                "operationId": "preparedSent",
+                "summary": "The add-in saw Outlook send a prepared message (a hint: Sent Items decides)",
+                "parameters": [_ID],
+                "responses": {"200": _json(_ref("SendStatus"), "No longer prepared."),
+                              "202": _json(_ref("SendStatus"), "Looking for the sent copy now."),
+                              **_errors(404, *_AUTH_ERRORS)}}},
             "/api/v1/stream": {"get": {
                 "operationId": "stream", "summary": "Server-Sent Events: live notifications (resume with Last-Event-ID)",
                 "parameters": [{"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}],
