@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from mailbeacon.addin_manifest import MANIFEST_WEB_PATHS
-from mailbeacon.web.addin_files import OFFICE_JS_ORIGIN, content_security_policy, web_files
+from mailbeacon.web.addin_files import (EVENT_RUNTIME, OFFICE_JS_ORIGIN, content_security_policy, deployment_line,
+                                        web_files)
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "addin-manifest" / "src"
@@ -32,7 +33,10 @@ def test_the_packaged_copy_is_what_the_sync_script_writes():
 def test_every_file_the_add_in_loads_is_served_byte_for_byte(client, path):
     response = client.get(f"/addin/{path}")
     assert response.status_code == 200
-    assert response.data == source_of(path).read_bytes()
+    expected = source_of(path).read_bytes()
+    if path == EVENT_RUNTIME:
+        expected = deployment_line("https://t.mailbeacon.test") + expected
+    assert response.data == expected
     expected = {".png": "image/png", ".html": "text/html; charset=utf-8",
                 ".js": "text/javascript; charset=utf-8"}[Path(path).suffix]
     assert response.headers["Content-Type"] == expected
@@ -97,3 +101,14 @@ def test_only_web_files_are_indexed():
     assert set(MANIFEST_WEB_PATHS) <= names
     assert all(Path(name).suffix in (".html", ".js", ".css", ".png") for name in names)
     assert not any(part.startswith(".") for name in names for part in name.split("/"))
+
+
+def test_the_event_runtime_is_told_where_the_backend_is_because_classic_outlook_gives_it_no_location(client):
+    first_line = client.get(f"/addin/{EVENT_RUNTIME}").data.split(b"\n", 1)[0]
+    assert first_line.startswith(b'globalThis.MAILBEACON_PUBLIC_URL = "https://t.mailbeacon.test";')
+
+
+def test_classic_outlook_finds_the_event_runtime_on_the_origins_allowed_list(client):
+    response = client.get("/.well-known/microsoft-officeaddins-allowed.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.get_json() == {"allowed": ["https://t.mailbeacon.test/addin/commands/commands.js"]}

@@ -1,4 +1,5 @@
-"""/addin/…: the Outlook add-in's web files — task pane, event runtime, sign-in landing page and icons.
+"""/addin/… (the Outlook add-in's web files: task pane, event runtime, sign-in landing page, icons) and the origin's
+list of add-in event runtimes.
 
 The files come from the package (`mailbeacon/data/addin/web/`, a copy of `addin-manifest/src/` and
 `addin-manifest/assets/` written by `addin-manifest/tools/sync_web.py`; a test fails while the copy is stale), so
@@ -7,6 +8,11 @@ an installed wheel serves exactly what the repository holds and `mailbeacon serv
 Safety by construction: the files are read once into an index keyed by their relative path, and a request is
 answered only when its path is a key of that index. The path is never joined onto a directory, so no spelling of
 `..`, no encoded slash and no absolute path can reach another file. Only the suffixes in CONTENT_TYPES are indexed.
+
+Two answers depend on the deployment, because classic Outlook on Windows runs commands.js alone in a JavaScript-only
+runtime that has no `location` and accepts only absolute URLs: commands.js is served with one line in front that
+names the public URL, and /.well-known/microsoft-officeaddins-allowed.json lists commands.js, which that runtime
+requires before it lets the file use single sign-on or make cross-origin requests.
 
 Outlook caches add-in pages hard, and a page of one release with a script of another breaks in ways users can't
 fix, so pages and scripts are revalidated on every load (`no-cache` with a strong ETag, answered 304 when
@@ -17,6 +23,7 @@ styles, images and connections come from our own origin and from appsforoffice.m
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -40,6 +47,8 @@ CONTENT_TYPES = {
 }
 REVALIDATE = "no-cache"
 ICON_CACHE = "public, max-age=86400"
+EVENT_RUNTIME = "commands/commands.js"
+ALLOWED_LIST_PATH = "/.well-known/microsoft-officeaddins-allowed.json"
 # The dialog's landing page is opened with a one-time sign-in code in its query string: never keep a copy.
 NO_STORE_PAGES = frozenset({"signed-in.html"})
 MAX_DEPTH = 6
@@ -125,11 +134,37 @@ def content_security_policy(*, public_url: str, stream_url: str | None = None) -
     return "; ".join(directives)
 
 
+def deployment_line(public_url: str) -> bytes:
+    """The line in front of commands.js: where this backend is, for a runtime that can't ask `location`."""
+    return f"globalThis.MAILBEACON_PUBLIC_URL = {json.dumps(public_url)};  // added by the serving backend\n".encode()
+
+
+@cache
+def _event_runtime(public_url: str) -> WebFile:
+    plain = web_files()[EVENT_RUNTIME]
+    body = deployment_line(public_url) + plain.body
+    return WebFile(body=body, content_type=plain.content_type, etag=hashlib.sha256(body).hexdigest()[:32],
+                   cache_control=plain.cache_control)
+
+
+@bp.get(ALLOWED_LIST_PATH)
+def allowed_event_runtimes():
+    """Classic Outlook lets an event runtime use SSO and CORS only if its origin lists the file here."""
+    public_url = current_app.extensions["mailbeacon"].config.public_url
+    response = current_app.response_class(
+        json.dumps({"allowed": [f"{public_url}/addin/{EVENT_RUNTIME}"]}), mimetype="application/json")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @bp.get("/addin/<path:name>")
 def addin_file(name: str):
     found = web_files().get(name)
     if found is None:
         raise NotFound("No such add-in file.")
+    if name == EVENT_RUNTIME:
+        found = _event_runtime(current_app.extensions["mailbeacon"].config.public_url)
     response = current_app.response_class(status=200)
     response.headers["Content-Type"] = found.content_type
     response.headers["Cache-Control"] = found.cache_control

@@ -43,3 +43,13 @@ test("the handler completes exactly once, and lets a message through when the it
   await sandbox.mailbeacon.sendFlow.onMessageSend({ completed: (options) => completions.push(options) });
   assert.deepEqual(JSON.parse(JSON.stringify(completions)), [{ allowEvent: true }]); // objects of another realm
 });
+
+test("served with the backend's line in front, the handler's API calls go to absolute URLs", () => {
+  const sandbox = { Office: { actions: { associate: () => {} } }, setTimeout, clearTimeout, Promise, Intl, TextEncoder };
+  sandbox.globalThis = sandbox;
+  const served = 'globalThis.MAILBEACON_PUBLIC_URL = "https://t.example.com/mb";\n' +
+    fs.readFileSync(path.join(SRC, "commands", "commands.js"), "utf8");
+  vm.runInNewContext(served, sandbox);
+  assert.equal(sandbox.location, undefined);
+  assert.equal(sandbox.mailbeacon.api.defaultBase(), "https://t.example.com/mb");
+});

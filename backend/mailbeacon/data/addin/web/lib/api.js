@@ -37,9 +37,12 @@
     return match ? match[1] : null;
   }
 
+  /** The pages' own origin where there is a `location`; classic Outlook's JavaScript-only event runtime has none
+   * and takes only absolute URLs, so there the backend's line in front of commands.js names the public URL. */
   function defaultBase() {
     const here = root.location && root.location.href;
-    return baseUrlFrom(here) || root.MAILBEACON_PUBLIC_URL || null;
+    const office = root.Office && root.Office.context && root.Office.context.urls;
+    return baseUrlFrom(here) || (office && baseUrlFrom(office.javascriptRuntimeUrl)) || root.MAILBEACON_PUBLIC_URL || null;
   }
 
   /** Incremental text/event-stream parser (the WHATWG rules we need: data, event, id, comments, CRLF). */
