@@ -175,10 +175,13 @@ def gmail(signed_in):
     """A Gmail tab with the extension running in it (its "Tracked" entry is the sign that it started)."""
     page = signed_in["context"].new_page()
     messages: list[str] = []
+    failed: list[tuple[str, str]] = []
     page.on("console", lambda message: messages.append(message.text))
+    page.on("requestfailed", lambda request: failed.append((request.url, request.failure or "")))
     page.goto("https://mail.google.com/mail/u/0/#inbox")
     page.wait_for_selector(".mb-nav-tracked")
     page.console_messages = messages  # type: ignore[attr-defined]
+    page.failed_requests = failed  # type: ignore[attr-defined]
     yield page
     page.close()
 

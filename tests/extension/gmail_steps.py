@@ -51,10 +51,13 @@ def tracked_messages(rt, subject: str) -> list[TrackedMessage]:
         return list(session.scalars(select(TrackedMessage).where(TrackedMessage.subject == subject)))
 
 
+def pixel_url(base: str, html: str) -> str:
+    return f"{base}/o/" + html.split(f"{base}/o/", 1)[1].split('"', 1)[0]
+
+
 def open_as_recipient(base: str, html: str) -> None:
     """The recipient's Gmail loads the pixel through its image proxy, from the recipient's own address."""
-    token = html.split(f"{base}/o/", 1)[1].split('"', 1)[0]
-    response = requests.get(f"{base}/o/{token}", timeout=10,
+    response = requests.get(pixel_url(base, html), timeout=10,
                             headers={"User-Agent": GMAIL_PROXY_UA, "X-Forwarded-For": RECIPIENT_ADDRESS})
     assert response.status_code == 200 and response.headers["Content-Type"] == "image/gif"
 

@@ -12,7 +12,7 @@ from mailbeacon.storage.models import SenderActivity
 
 from ..factories import wait_until
 from .conftest import RECIPIENT, SENDER, live_worker, screenshot
-from .gmail_steps import fill_compose, open_as_recipient, open_compose, sent_html, tracked_messages
+from .gmail_steps import fill_compose, open_as_recipient, open_compose, pixel_url, sent_html, tracked_messages
 
 pytestmark = pytest.mark.browser
 
@@ -87,6 +87,17 @@ def test_a_tracked_send_from_gmail_is_opened_and_the_sender_hears_of_it(signed_i
     assert page.evaluate("[...document.querySelectorAll('div.a3s img')].map((img) => img.naturalWidth)") \
         == [0] * images.count(), "the proxied pixel was blocked in the sender's browser"
     assert not [url for url in fake.proxy_requests if "/o/" in url]
+    # Nor directly, wherever the sender's browser meets it.
+    assert page.evaluate("""(url) => new Promise((resolve) => {
+        const image = new Image();
+        image.onload = () => resolve('loaded');
+        image.onerror = () => resolve('blocked');
+        image.src = url;
+    })""", pixel_url(base, html)) == "blocked"
+    blocked = {url.split("#")[-1] for url, why in page.failed_requests if why == "net::ERR_BLOCKED_BY_CLIENT"}
+    assert pixel_url(base, html) in blocked, "blocked by the extension's rule, not by anything else"
+    assert any("googleusercontent.com" in url for url, why in page.failed_requests
+               if why == "net::ERR_BLOCKED_BY_CLIENT"), "the proxied pixel too"
     [message] = tracked_messages(signed_in["rt"], SUBJECT)
     with signed_in["rt"].db.session() as session:
         viewing = session.scalars(select(SenderActivity).where(SenderActivity.message_id == message.id,
