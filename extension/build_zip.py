@@ -4,8 +4,10 @@
 
 Only what Chrome loads goes in (manifest.json, src/, _locales/, icons/); tests, tools and notes stay out. The
 store assigns its own key and id to a new item and refuses a manifest that brings one, so the manifest's `key`
-(which keeps the id stable for unpacked development builds) is left out unless --keep-key is given. The archive is
-reproducible: files in sorted order with a fixed timestamp, so the same tree always gives the same bytes.
+(which keeps the id stable for unpacked development builds) is left out, and the loopback hosts a development
+build may reach without asking (a backend on this machine) become optional permissions, asked for at run time
+like any other server. --keep-key builds the development manifest unchanged. The archive is reproducible: files
+in sorted order with a fixed timestamp, so the same tree always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 SHIPPED = ("src", "_locales", "icons")
+LOOPBACK_PREFIXES = ("http://127.0.0.1/", "http://localhost/")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -30,6 +33,11 @@ def manifest_bytes(keep_key: bool) -> bytes:
     manifest = json.loads((ROOT / "manifest.json").read_text(encoding="utf-8"))
     if not keep_key:
         manifest.pop("key", None)
+        hosts = manifest.get("host_permissions", [])
+        loopback = [host for host in hosts if host.startswith(LOOPBACK_PREFIXES)]
+        manifest["host_permissions"] = [host for host in hosts if host not in loopback]
+        optional = manifest.setdefault("optional_host_permissions", [])
+        optional.extend(host for host in loopback if host not in optional)
     return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 

@@ -28,6 +28,8 @@ def test_the_store_zip_ships_what_chrome_loads_without_the_key(tmp_path):
     names = set(archive.namelist())
     manifest = json.loads(archive.read("manifest.json"))
     assert "key" not in manifest, "the store refuses a manifest with a key"
+    assert manifest["host_permissions"] == ["https://mail.google.com/*"], "only Gmail is asked for at install"
+    assert "http://127.0.0.1/*" in manifest["optional_host_permissions"]
     named = [manifest["background"]["service_worker"], manifest["options_page"], manifest["action"]["default_popup"],
              *manifest["icons"].values(), *manifest["content_scripts"][0]["js"], *manifest["content_scripts"][0]["css"],
              "_locales/en/messages.json", "_locales/tr/messages.json", "src/content/main.js"]
