@@ -199,3 +199,40 @@ def test_cors_allows_only_the_configured_client_origins(rt):
                                                   "Access-Control-Request-Method": "GET"})
     assert "Access-Control-Allow-Origin" not in evil.headers
     configured.close()
+
+
+def test_quiet_hours_mark_notifications_quiet_but_still_store_them(client, rt, two_users):
+    mine, alice = two_users["mine"], two_users["alice"]
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    start, end = f"{(now.hour - 1) % 24:02d}:00", f"{(now.hour + 1) % 24:02d}:00"
+    client.patch("/api/v1/settings", headers=alice, json={"notifications": {"quiet_hours": {"start": start, "end": end},
+                                                                             "timezone": "UTC"}})
+    record_batch(rt, [open_hit(mine)], networks=NETWORKS)
+    [note] = client.get("/api/v1/notifications", headers=alice).get_json()["notifications"]
+    assert note["quiet"] is True
+
+
+def test_first_requests_of_a_new_user_racing_for_settings_both_succeed(rt):
+    import threading
+
+    from mailbeacon.web.app import build_app
+
+    _uid, auth = user_with_token(rt, "racer@example.com")
+    app = build_app(runtime=rt)
+    codes = []
+
+    def call(path):
+        codes.append(app.test_client().get(path, headers=auth).status_code)
+
+    threads = [threading.Thread(target=call, args=(p,)) for p in ("/api/v1/me", "/api/v1/settings") * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * 8
+
+
+def test_me_tells_the_client_where_tracking_urls_point(client, rt, two_users):
+    assert client.get("/api/v1/me", headers=two_users["alice"]).get_json()["tracking_base_url"] == rt.config.public_url

@@ -27,7 +27,7 @@ from ..storage.users import settings_for
 from ..tracking import tokens
 from ..tracking.classify import HitFacts, Verdict, classify_message
 from ..web.clientip import truncate_ip
-from .notifications import wants_notification
+from .notifications import in_quiet_hours, wants_notification
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def _record_for_message(rt, session, message_id, hits, networks, enrich, result:
         result.kinds[verdict.kind] = result.kinds.get(verdict.kind, 0) + 1
         if hit.counted and wants_notification(settings, hit, first_open=not had_human_open):
             session.flush()
-            note = _notification(message, hit, links)
+            note = _notification(message, hit, links, settings)
             session.add(note)
             session.flush()
             result.notifications.append((message.user_id, {"id": note.id, **note.payload}))
@@ -258,7 +258,7 @@ def _store(session, message, links, facts: HitFacts, verdict: Verdict, prior: It
     return hit
 
 
-def _notification(message: TrackedMessage, hit: Hit, links: dict) -> Notification:
+def _notification(message: TrackedMessage, hit: Hit, links: dict, settings=None) -> Notification:
     link_url = None
     if hit.link_id is not None:
         link_url = next((l.url for l in links.values() if l.id == hit.link_id), None)
@@ -272,5 +272,8 @@ def _notification(message: TrackedMessage, hit: Hit, links: dict) -> Notificatio
         "link": link_url,
         "thread_id": message.provider_thread_id,
     }
+    if settings is not None:
+        # Stored and counted on the bell either way; during quiet hours clients skip the desktop alert.
+        payload["quiet"] = in_quiet_hours(settings, hit.occurred_at)
     return Notification(user_id=message.user_id, message_id=message.id, hit_id=hit.id, event=hit.hit_type,
                         payload=payload, created_at=hit.occurred_at)

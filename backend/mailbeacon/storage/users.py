@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .models import MailAccount, User, UserSettings
@@ -28,7 +29,14 @@ def get_or_create_local_user(session: Session, email: str) -> User:
 def settings_for(session: Session, user_id: int) -> UserSettings:
     settings = session.get(UserSettings, user_id)
     if settings is None:
-        settings = UserSettings(user_id=user_id)
-        session.add(settings)
-        session.flush()
+        # Two first requests of a new user can race to create the row: the loser reads the winner's.
+        try:
+            with session.begin_nested():
+                settings = UserSettings(user_id=user_id)
+                session.add(settings)
+                session.flush()
+        except IntegrityError:
+            settings = session.get(UserSettings, user_id, populate_existing=True)
+            if settings is None:
+                raise
     return settings

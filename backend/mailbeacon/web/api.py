@@ -79,6 +79,8 @@ def me():
                          "track_clicks": settings.default_track_clicks and settings.click_tracking_enabled},
             # Where the real-time channel lives (a separate gevent service in production, this server otherwise).
             "stream_url": (_rt().config.stream_url or _rt().config.public_url) + "/api/v1/stream",
+            # Where pixels and click URLs point, so a client can keep its own browser from loading them.
+            "tracking_base_url": _rt().config.public_url,
         })
 
 
@@ -99,9 +101,12 @@ def send_message():
         raise ApiError(400, "invalid_request", "seen {to, cc, bcc, subject, text_sha256} is required: we never "
                                                "send a draft that isn't the one on screen.")
     clean_seen = {name: _address_list(seen, name) for name in ("to", "cc", "bcc")}
-    if not isinstance(seen.get("subject", ""), str) or len(seen.get("subject", "")) > 2000:
-        raise ApiError(400, "invalid_request", "seen.subject must be a string.")
-    clean_seen["subject"] = seen.get("subject", "")
+    subject = seen.get("subject")
+    if subject is not None:
+        # Omitted or null: the client couldn't see it (Gmail hides the subject box of a reply), so it isn't compared.
+        if not isinstance(subject, str) or len(subject) > 2000:
+            raise ApiError(400, "invalid_request", "seen.subject must be a string or null.")
+        clean_seen["subject"] = subject
     if seen.get("text_sha256") is not None:
         if not isinstance(seen["text_sha256"], str) or not _SHA256.match(seen["text_sha256"]):
             raise ApiError(400, "invalid_request", "seen.text_sha256 must be a hex SHA-256.")
@@ -125,7 +130,7 @@ def send_message():
         message = TrackedMessage(user_id=g.user_id, account_id=account.id, provider="gmail", status="queued",
                                  provider_draft_id=draft_id, idempotency_key=key, requested_opens=track_opens,
                                  requested_clicks=track_clicks, client_seen=clean_seen,
-                                 subject=clean_seen["subject"], recipients=clean_seen["to"] + clean_seen["cc"]
+                                 subject=clean_seen.get("subject", ""), recipients=clean_seen["to"] + clean_seen["cc"]
                                  + clean_seen["bcc"])
         session.add(message)
         session.flush()

@@ -58,13 +58,24 @@ def build_app(config: Config | None = None, *, runtime: Runtime | None = None) -
     return app
 
 
+def _origin_of(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
 def _install_cors(app: Flask, config: Config) -> None:
     """Only our own clients' origins, and no cookies: the API authenticates with bearer tokens alone."""
     from flask_cors import CORS
 
+    # Our own origin too: classic Outlook's JavaScript-only runtime calls the API cross-origin from our add-in files.
+    own = _origin_of(config.public_url)
     origins = list(config.cors_origins) + [f"chrome-extension://{ext_id}" for ext_id in config.extension_ids]
+    origins += [own] if own and own not in origins else []
     if origins:
-        CORS(app, resources={r"/api/*": {"origins": origins}, r"/auth/token": {"origins": origins}},
+        CORS(app, resources={r"/api/*": {"origins": origins}, r"/auth/token": {"origins": origins},
+                             r"/auth/microsoft/sso": {"origins": origins}},
              supports_credentials=False, allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
              expose_headers=["X-Request-Id", "Retry-After"], max_age=600)
 
