@@ -29,7 +29,7 @@ def test_the_command_prints_one_url_serves_the_page_and_stops_on_ctrl_c():
         page = session.get(url, timeout=10)
         assert page.status_code == 200 and "mailbeacon demo" in page.text
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=20)
+        out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()

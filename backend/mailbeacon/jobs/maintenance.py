@@ -69,7 +69,34 @@ def recover_abandoned() -> dict:
             q.enqueue_job(job)
             requeued += 1
             log.warning("requeued hit batch abandoned by a dead worker", extra={"job": job.id})
+        requeued += _recover_intermediate(rt, q, registry)
     return {"requeued": requeued}
+
+
+def _recover_intermediate(rt, q, registry) -> int:
+    """A worker killed between taking a job off the queue and registering it as started leaves the job in RQ's
+    intermediate list, where RQ would eventually mark it failed. A hit batch is safe to run twice, so a job seen
+    there on two passes in a row (a live worker moves it on within milliseconds) goes back on the queue."""
+    from rq.intermediate_queue import IntermediateQueue
+    from rq.job import Job
+
+    started = {job_id for job_id, _ in registry.get_job_and_execution_ids(cleanup=False)}
+    intermediate = IntermediateQueue(q.key, connection=rt.redis)
+    requeued = 0
+    for job_id in intermediate.get_job_ids():
+        if job_id in started:
+            continue
+        if rt.redis.set(f"mb:intermediate-seen:{job_id}", 1, nx=True, ex=600):
+            continue  # first sighting: give a live worker its moment
+        intermediate.remove(job_id)
+        try:
+            job = Job.fetch(job_id, connection=rt.redis, serializer=queues.SERIALIZER)
+        except Exception:
+            continue
+        q.enqueue_job(job)
+        requeued += 1
+        log.warning("requeued hit batch stuck between queue and worker", extra={"job": job_id})
+    return requeued
 
 
 def _pid_alive(pid: int) -> bool:
