@@ -2,8 +2,8 @@
 
     python bench/hits.py [--duration 10] [--connections 64] [--workers N] [--database sqlite|postgres]
 
-Starts its own nginx (a temporary config serving a 43-byte GIF), its own `mailbeacon serve` with
-MAILBEACON_REDIS_URL set (the production path), registers a message with links, and drives nginx, /o/<token> and
+Starts its own nginx (a temporary config serving a 43-byte GIF), its own redis-server (AOF, as in compose) and
+its own `mailbeacon serve` with MAILBEACON_REDIS_URL set (the production path), registers a message with links, and drives nginx, /o/<token> and
 /c/<token> in turn (A/B/C, A/B/C, ... several rounds, so drift on a shared machine hits all three alike) with wrk
 --latency. Then it runs `mailbeacon worker --burst` to drain the queue and counts the hits in the database against
 the hits wrk was answered for. Every process it starts is stopped on the way out, whatever happens.
@@ -110,15 +110,19 @@ class Processes:
         return proc
 
     def stop(self, proc: subprocess.Popen, timeout: float = 15.0) -> None:
-        if proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        """SIGTERM to the child itself (granian's master stops its own workers in order), then its whole group."""
+        if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+                proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        for sig in (signal.SIGTERM, signal.SIGKILL):  # whatever of its group is left
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, sig)
+                time.sleep(0.2)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
 
     def stop_all(self) -> None:
@@ -142,6 +146,8 @@ class Run:
     socket_errors: int
     p50_ms: float
     p99_ms: float
+    message_id: int | None = None  # each /o and /c run hits a message of its own
+    stored: int = 0
 
     @property
     def rate(self) -> float:
@@ -239,6 +245,17 @@ def start_nginx(procs: Processes, root: Path) -> int:
     return port
 
 
+def start_redis(procs: Processes, root: Path) -> str:
+    """A redis-server of the bench's own: the shared one's numbered databases are flushed by test sessions that
+    pick one at random, which would take queued hits with them. AOF with fsync every second, as in compose."""
+    port = free_port()
+    (root / "redis").mkdir()
+    procs.start("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(root / "redis")])
+    wait_for_port(port)
+    return f"redis://127.0.0.1:{port}/0"
+
+
 def prepare_database(kind: str, root: Path, postgres_admin_url: str) -> tuple[str, callable]:
     """A database of the bench's own, and how to drop it afterwards."""
     if kind == "sqlite":
@@ -261,12 +278,13 @@ def prepare_database(kind: str, root: Path, postgres_admin_url: str) -> tuple[st
     return urlunsplit(parts._replace(path="/" + name)), drop
 
 
-def register_messages(env: dict[str, str]) -> tuple[int, int, str, str]:
-    """One message for opens and one with links for clicks; returns their ids and the /o and /c paths."""
+def register_messages(env: dict[str, str], pairs: int) -> list[tuple[int, int, str, str]]:
+    """`pairs` times a message for opens and one with links for clicks: (open id, click id, /o path, /c path)."""
+    from datetime import datetime, timedelta, timezone
+
     from mailbeacon.config import Config
     from mailbeacon.runtime import Runtime
     from mailbeacon.storage.models import Link, TrackedMessage, User
-    from datetime import datetime, timedelta, timezone
 
     rt = Runtime(Config.from_env(env))
     try:
@@ -276,24 +294,27 @@ def register_messages(env: dict[str, str]) -> tuple[int, int, str, str]:
             session.flush()
             sent = datetime.now(timezone.utc) - timedelta(hours=1)
             ids = []
-            for subject, urls in (("Bench opens", ()), ("Bench clicks", ("https://example.com/pricing?plan=pro&x=%41",
-                                                                          "https://example.org/docs"))):
-                message = TrackedMessage(user_id=user.id, subject=subject, recipients=["reader@example.org"],
-                                         track_opens=True, track_clicks=bool(urls), status="sent", sent_at=sent,
-                                         created_at=sent)
-                session.add(message)
-                session.flush()
-                for i, url in enumerate(urls):
-                    session.add(Link(message_id=message.id, position=i, url=url))
-                ids.append(message.id)
-        open_path = "/" + rt.open_url(ids[0]).split("/", 3)[3]
-        click_path = "/" + rt.click_url(ids[1], 0).split("/", 3)[3]
-        return ids[0], ids[1], open_path, click_path
+            for n in range(pairs):
+                for subject, urls in ((f"Bench opens {n}", ()),
+                                      (f"Bench clicks {n}", ("https://example.com/pricing?plan=pro&x=%41",
+                                                             "https://example.org/docs"))):
+                    message = TrackedMessage(user_id=user.id, subject=subject, recipients=["reader@example.org"],
+                                             track_opens=True, track_clicks=bool(urls), status="sent", sent_at=sent,
+                                             created_at=sent)
+                    session.add(message)
+                    session.flush()
+                    for i, url in enumerate(urls):
+                        session.add(Link(message_id=message.id, position=i, url=url))
+                    ids.append(message.id)
+        path = lambda url: "/" + url.split("/", 3)[3]  # noqa: E731
+        return [(ids[2 * n], ids[2 * n + 1], path(rt.open_url(ids[2 * n])), path(rt.click_url(ids[2 * n + 1], 0)))
+                for n in range(pairs)]
     finally:
         rt.close()
 
 
-def count_stored(env: dict[str, str], message_id: int) -> int:
+def count_stored(env: dict[str, str]) -> dict[int, int]:
+    """Hits in the database, by message."""
     from sqlalchemy import func, select
 
     from mailbeacon.config import Config
@@ -303,7 +324,7 @@ def count_stored(env: dict[str, str], message_id: int) -> int:
     rt = Runtime(Config.from_env(env))
     try:
         with rt.db.session() as session:
-            return session.scalar(select(func.count()).select_from(Hit).where(Hit.message_id == message_id))
+            return dict(session.execute(select(Hit.message_id, func.count()).group_by(Hit.message_id)).all())
     finally:
         rt.close()
 
@@ -334,11 +355,15 @@ def drain(procs: Processes, env: dict[str, str], redis_url: str, workers: int, t
     while time.monotonic() < deadline:
         drainers = [procs.start(f"worker-{i}", [sys.executable, "-m", "mailbeacon.cli", "worker", "--burst",
                                                 "--queues", "hits"], env=env) for i in range(workers)]
+        next_note = time.monotonic() + 30
+        while any(proc.poll() is None for proc in drainers) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            if time.monotonic() >= next_note:
+                next_note += 30
+                print(f"  draining: {queue_state(redis_url)['waiting']:,} hit batches still waiting",
+                      file=sys.stderr, flush=True)
         for proc in drainers:
-            try:
-                proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                procs.stop(proc)
+            procs.stop(proc)
         state = queue_state(redis_url)
         if not (state["waiting"] or state["running"] or state["retry"]):
             break
@@ -358,8 +383,8 @@ def summarise(runs: list[Run]) -> dict[str, float]:
             "bad": sum(r.bad_status for r in runs), "errors": sum(r.socket_errors for r in runs)}
 
 
-def print_report(results: Results, warmup: Results, *, generator: str, args, stored: dict[str, int],
-                 drain_seconds: float, left: dict[str, int], spooled: int) -> None:
+def print_report(results: Results, *, generator: str, args, drain_seconds: float, left: dict[str, int],
+                 spooled: int) -> None:
     nginx = results.runs["nginx"]
     print()
     print(f"load generator: {generator}; {args.connections} connections, {args.rounds} rounds of "
@@ -377,16 +402,21 @@ def print_report(results: Results, warmup: Results, *, generator: str, args, sto
         print(f"{target:<8} {s['rate']:>10,.0f} {s['p50']:>8.2f} {s['p99']:>8.2f} {s['p99_worst']:>10.2f} "
               f"{ratio:>7.1%} {rounds:<30}")
     print()
-    print("hits (answered 2xx/3xx by the server, as counted by the load generator, versus rows in the database):")
+    print("hits: answered 2xx/3xx as counted by the load generator (sent) versus rows in the database (stored);")
+    print("      each run has a message of its own, so every run is checked on its own:")
     for target in ("/o", "/c"):
-        s = summarise(results.runs[target])
-        # Requests still in flight when a run's clock stops are answered and stored but not counted by wrk,
-        # so stored may exceed sent by at most one request per connection per run; fewer would be a loss.
-        slack = args.connections * (len(results.runs[target]) + len(warmup.runs[target]))
-        diff = stored[target] - s["answered"]
-        verdict = "nothing lost" if 0 <= diff <= slack else ("LOST HITS" if diff < 0 else "MORE THAN SENT?")
-        print(f"  {target}: sent {s['answered']:,}  stored {stored[target]:,}  (difference {diff:+,}; in-flight "
-              f"allowance 0..{slack:,})  {verdict};  non-2xx/3xx {s['bad']:,}, socket errors {s['errors']:,}")
+        runs = results.runs[target]
+        s = summarise(runs)
+        stored = sum(r.stored for r in runs)
+        # Requests still in flight when a run's clock stops are answered and stored but not counted by wrk, so a
+        # run may store up to one hit per connection more than it was counted for; fewer would be a loss.
+        lost = sum(max(0, r.answered - r.stored) for r in runs)
+        over = [r.stored - r.answered for r in runs]
+        verdict = "nothing lost" if lost == 0 and max(over) <= args.connections else (
+            f"LOST {lost:,}" if lost else "MORE STORED THAN SENT + IN FLIGHT?")
+        print(f"  {target}: sent {s['answered']:,}  stored {stored:,}  (per run stored - sent: "
+              f"{', '.join(f'{d:+,}' for d in over)}; allowed 0..{args.connections})  {verdict};  "
+              f"non-2xx/3xx {s['bad']:,}, socket errors {s['errors']:,}")
     print(f"  drained by {args.drain_workers} worker(s) in {drain_seconds:.1f} s; hit jobs left: "
           + ", ".join(f"{k} {v}" for k, v in left.items()) + f"; batches left in the spool {spooled}")
 
@@ -404,12 +434,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                    help="server on which a throw-away database is created and dropped")
-    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/12",
-                   help="a Redis database of the bench's own: it is FLUSHED before and after (default db 12)")
+    p.add_argument("--redis-url", default=None,
+                   help="use this Redis database instead of a private redis-server; it is FLUSHED before and after")
     p.add_argument("--drain-workers", type=int, default=None,
                    help="`mailbeacon worker --burst` processes to drain (default 1 on SQLite, which has one writer; "
                         "else 2)")
-    p.add_argument("--drain-timeout", type=float, default=600.0)
+    p.add_argument("--drain-timeout", type=float, default=3600.0, help="seconds (default 3600)")
     p.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is here")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs) afterwards")
     return p.parse_args()
@@ -444,6 +474,11 @@ def main() -> int:
     # SIGTERM (a CI timeout, a closed terminal) must clean up as surely as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
+        if args.redis_url is None:
+            if shutil.which("redis-server") is None:
+                print("redis-server is not installed: pass --redis-url", file=sys.stderr)
+                return 2
+            args.redis_url = start_redis(procs, root)
         _flush_redis(args.redis_url)
         database_url, drop_database = prepare_database(args.database, root, args.postgres_url)
         port = free_port()
@@ -455,7 +490,9 @@ def main() -> int:
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         subprocess.run([sys.executable, "-m", "mailbeacon.cli", "db", "upgrade"], env=env, check=True,
                        capture_output=True)
-        open_id, click_id, open_path, click_path = register_messages(env)
+        # A message per round and endpoint (round 0 is the warm-up): each run is checked against its own rows, and
+        # no message collects every hit of the bench (the worker's per-batch cost grows with a message's hits).
+        messages = register_messages(env, args.rounds + 1)
 
         nginx_port = start_nginx(procs, root)
         server = procs.start("serve", [sys.executable, "-m", "mailbeacon.cli", "serve", "--port", str(port),
@@ -465,27 +502,38 @@ def main() -> int:
         except RuntimeError:
             print(procs.tail("serve"), file=sys.stderr)
             raise
-        urls = {"nginx": f"http://127.0.0.1:{nginx_port}{open_path}", "/o": f"http://127.0.0.1:{port}{open_path}",
-                "/c": f"http://127.0.0.1:{port}{click_path}"}
-        _check_answers(urls)
+        bases = {"nginx": f"http://127.0.0.1:{nginx_port}", "/o": f"http://127.0.0.1:{port}",
+                 "/c": f"http://127.0.0.1:{port}"}
+
+        def url_for(target: str, round_no: int) -> tuple[str, int | None]:
+            open_id, click_id, open_path, click_path = messages[round_no]
+            if target == "/c":
+                return bases[target] + click_path, click_id
+            return bases[target] + open_path, (open_id if target == "/o" else None)
+
+        _check_answers({target: url_for(target, 0)[0] for target in bases})
 
         script = root / "report.lua"
         script.write_text(WRK_REPORT_LUA)
 
-        def load(target: str, duration: float) -> Run:
+        def load(target: str, duration: float, round_no: int) -> Run:
+            url, message_id = url_for(target, round_no)
             if use_wrk:
-                return run_wrk(urls[target], target=target, duration=duration, connections=args.connections,
-                               threads=args.threads, script=script)
-            return run_python_load(urls[target], target=target, duration=duration, connections=args.connections)
+                run = run_wrk(url, target=target, duration=duration, connections=args.connections,
+                              threads=args.threads, script=script)
+            else:
+                run = run_python_load(url, target=target, duration=duration, connections=args.connections)
+            run.message_id = message_id
+            return run
 
         # Warm-up (page cache, connection pools, the destination cache); its hits are stored too and counted.
         warmup = Results()
         for target in ("nginx", "/o", "/c"):
-            warmup.add(load(target, 2.0))
+            warmup.add(load(target, 2.0, 0))
         results = Results()
         for round_no in range(1, args.rounds + 1):
             for target in ("nginx", "/o", "/c"):
-                run = load(target, args.duration)
+                run = load(target, args.duration, round_no)
                 results.add(run)
                 print(f"  round {round_no} {target:<5} {run.rate:>10,.0f} req/s  p50 {run.p50_ms:6.2f} ms  "
                       f"p99 {run.p99_ms:6.2f} ms  non-2xx/3xx {run.bad_status}  socket errors {run.socket_errors}",
@@ -500,19 +548,21 @@ def main() -> int:
         spooled = spooled_files(root / "spool")
         drain_seconds = drain(procs, env, args.redis_url, args.drain_workers, args.drain_timeout)
         left = queue_state(args.redis_url)
-        stored = {"/o": count_stored(env, open_id), "/c": count_stored(env, click_id)}
-        for target in ("/o", "/c"):  # the check's and the warm-up's hits are in the database too
-            stored[target] -= 1 + sum(run.answered for run in warmup.runs[target])
-        print_report(results, warmup, generator=generator, args=args, stored=stored, drain_seconds=drain_seconds,
-                     left=left, spooled=spooled)
+        stored = count_stored(env)
+        for target in ("/o", "/c"):
+            for run in results.runs[target]:
+                run.stored = stored.get(run.message_id, 0)
+        print_report(results, generator=generator, args=args, drain_seconds=drain_seconds, left=left,
+                     spooled=spooled)
         return 0
     except KeyboardInterrupt:
         print("interrupted; cleaning up", file=sys.stderr)
         return 130
     finally:
+        if args.redis_url is not None:
+            with contextlib.suppress(Exception):
+                _flush_redis(args.redis_url)
         procs.stop_all()
-        with contextlib.suppress(Exception):
-            _flush_redis(args.redis_url)
         with contextlib.suppress(Exception):
             drop_database()
         if args.keep:
