@@ -28,11 +28,15 @@ def demo_command(host: str, port: int, open_browser: bool) -> None:
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     click.echo(handle.url)
-    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: handle.stop())
+    # Both handlers set explicitly: a process started in the background by a shell inherits SIGINT ignored, and
+    # Ctrl-C must still end the demo.
+    previous = {sig: signal.signal(sig, lambda _signum, _frame: handle.stop())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         handle.wait()
     except KeyboardInterrupt:
         pass  # Ctrl-C is how this command is meant to end
     finally:
         handle.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
