@@ -57,8 +57,8 @@ class GroupCommitter:
         self.batches_written = 0
         self.hits_written = 0
         self.hits_spooled = 0
-        # A forked server worker inherits this object but not the flusher thread: start a new one there. Checked
-        # by a fork hook, not os.getpid() per request (a system call on every hit).
+        # A forked server worker inherits this object (its lock perhaps held, the parent's waiting hits) but not the
+        # flusher thread: a fork hook gives the child a clean one, rather than an os.getpid() check on every hit.
         _register_fork_reset(self)
 
     def _reset_after_fork(self) -> None:
@@ -176,8 +176,8 @@ class RedisBatchWriter:
                     "mailbeacon.jobs.hits.process_hit_batch",
                     args=(batch,),
                     job_id=f"hits-{uuid.uuid4().hex}",
-                    # RQ's default description is repr() of the arguments: the whole batch a second time, built on
-                    # the request path's clock and stored beside the payload.
+                    # RQ's default description is repr() of the arguments: the whole batch a second time, built
+                    # while every request in it waits, and stored beside the payload.
                     description=f"hit batch of {len(batch)}",
                     retry=self._retry,
                     result_ttl=0,

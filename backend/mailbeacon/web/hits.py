@@ -116,7 +116,8 @@ class HitApp:
         self.metrics.observe(endpoint, time.perf_counter() - started)
 
     def _client_ip(self, environ: dict) -> str | None:
-        key = (environ.get("REMOTE_ADDR") or "", environ.get("HTTP_X_FORWARDED_FOR", "") if self.trusted_proxies else "")
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "") if self.trusted_proxies else ""
+        key = (environ.get("REMOTE_ADDR") or "", forwarded)
         try:
             return self._ip_cache[key]
         except KeyError:
