@@ -236,3 +236,13 @@ def test_first_requests_of_a_new_user_racing_for_settings_both_succeed(rt):
 
 def test_me_tells_the_client_where_tracking_urls_point(client, rt, two_users):
     assert client.get("/api/v1/me", headers=two_users["alice"]).get_json()["tracking_base_url"] == rt.config.public_url
+
+
+def test_nul_characters_are_refused_before_any_query(client, two_users):
+    alice = two_users["alice"]
+    assert client.post("/api/v1/messages/status", headers=alice,
+                       json={"thread_ids": ["18c2\u0000aa"]}).status_code == 400
+    assert client.get("/api/v1/messages?q=a%00b", headers=alice).status_code == 400
+    assert client.get("/api/v1/messages/ab%00cd", headers=alice).status_code == 400
+    assert client.post("/api/v1/viewing", headers=alice, data=b'{"thread_id": "x\\u0000"}',
+                       content_type="application/json").status_code == 400

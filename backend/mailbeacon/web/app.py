@@ -31,6 +31,7 @@ def build_app(config: Config | None = None, *, runtime: Runtime | None = None) -
 
     install_error_handlers(app)
     _install_request_logging(app)
+    _refuse_nul_bytes(app)
     from . import admin, api, api_notifications, api_settings, api_views, auth, openapi, stream
     from . import addin_files, api_outlook, auth_microsoft  # the Outlook add-in's web files, sign-in and API
 
@@ -108,6 +109,21 @@ def _install_request_logging(app: Flask) -> None:
         token = g.get("request_token")
         if token is not None:
             request_id_var.reset(token)
+
+
+def _refuse_nul_bytes(app: Flask) -> None:
+    """PostgreSQL cannot store U+0000 in text and answers it with an error: refuse it at the door with a 400,
+    so no input can turn into a 500 deep in a query."""
+    from .errors import ApiError
+
+    @app.before_request
+    def _no_nul():
+        if "\x00" in request.path or b"%00" in request.query_string or b"\x00" in request.query_string:
+            raise ApiError(400, "invalid_request", "NUL characters are not allowed.")
+        if request.content_length and request.content_length <= 1_000_000:
+            body = request.get_data(cache=True)
+            if b"\x00" in body or b"\\u0000" in body.lower():
+                raise ApiError(400, "invalid_request", "NUL characters are not allowed.")
 
 
 def pipeline_of(app: Flask):

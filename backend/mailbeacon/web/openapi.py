@@ -119,6 +119,15 @@ _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"
 
 
 def document() -> dict:
+    doc = _document()
+    # Any request can be refused as malformed (for one, text with NUL characters, which PostgreSQL can't store).
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            operation["responses"].setdefault("400", _json(_ref("Error"), "The request is malformed."))
+    return doc
+
+
+def _document() -> dict:
     auth = [{"bearer": []}]
     return {
         "openapi": "3.1.0",
