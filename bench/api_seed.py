@@ -439,3 +439,27 @@ def reuse(conninfo: str, shape: SeedShape) -> Seeded:
     for user in users:
         user.last_notification_id = last.get(user.id, 0)
     return Seeded(users, counts, -1.0)
+
+
+# Every message's summary columns against its stored hits, recomputed the way storage/summary.py does.
+_SUMMARY_CHECK = """
+WITH s AS (
+  SELECT message_id,
+         count(*) FILTER (WHERE hit_type = 'open' AND kind IN ('human', 'proxy_open')) AS opens,
+         count(*) FILTER (WHERE hit_type = 'open' AND kind NOT IN ('human', 'proxy_open', 'self')) AS machine_opens,
+         min(occurred_at) FILTER (WHERE hit_type = 'open' AND kind IN ('human', 'proxy_open')) AS first_open,
+         max(occurred_at) FILTER (WHERE hit_type = 'open' AND kind IN ('human', 'proxy_open')) AS last_open,
+         count(*) FILTER (WHERE hit_type = 'click' AND kind = 'human') AS clicks,
+         count(*) FILTER (WHERE hit_type = 'click' AND kind NOT IN ('human', 'self')) AS machine_clicks
+  FROM hits WHERE counted GROUP BY message_id)
+SELECT count(*) FROM tracked_messages m LEFT JOIN s ON s.message_id = m.id
+WHERE coalesce(s.opens, 0) <> m.human_open_count OR coalesce(s.machine_opens, 0) <> m.machine_open_count
+   OR s.first_open IS DISTINCT FROM m.first_opened_at OR s.last_open IS DISTINCT FROM m.last_opened_at
+   OR coalesce(s.clicks, 0) <> m.human_click_count OR coalesce(s.machine_clicks, 0) <> m.machine_click_count
+"""
+
+
+def check_summaries(conninfo: str) -> int:
+    """How many messages' summaries disagree with their hits (0 for a database this module seeded)."""
+    with psycopg.connect(conninfo) as conn:
+        return conn.execute(_SUMMARY_CHECK).fetchone()[0]
