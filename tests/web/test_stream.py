@@ -170,3 +170,29 @@ def test_the_stream_service_on_gevent_delivers_live_events(config_env, redis_url
     finally:
         stream.kill()
         rt.close()
+
+
+def test_events_after_a_quiet_spell_still_arrive_live(config, redis_url, session):
+    """The fan-out's subscription must survive idle periods longer than the Redis client's socket timeout."""
+    rt = Runtime(config.replace(redis_url=redis_url))
+    context.use_runtime(rt)
+    app = build_app(runtime=rt)
+    server = Served(app)
+    from mailbeacon.storage.users import settings_for
+
+    user_id, auth = user_with_token(rt, "patient@example.com")
+    message = make_message(session, sender="patient@example.com")
+    with rt.db.transaction() as s:
+        settings_for(s, user_id).notify_every_open = True
+    reader = EventReader(server.url + "/api/v1/stream", auth)
+    try:
+        t0 = time.time()
+        for n in range(3):
+            time.sleep(2.6)  # longer than the client's 2 s socket timeout
+            process_hit_batch([hit(message, ip=f"198.51.100.{40 + n}", at=t0 + 100 * n)])
+            wait_until(lambda: len([e for e in reader.events if e["event"] == "notification"]) == n + 1, timeout=5)
+    finally:
+        reader.close()
+        server.close()
+        pipeline_of(app).stop()
+        rt.close()

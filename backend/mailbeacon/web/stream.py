@@ -65,8 +65,12 @@ class RedisFanout:
             try:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(CHANNEL_PREFIX + "*")
-                for message in pubsub.listen():
-                    if message.get("type") != "pmessage":
+                while True:
+                    # get_message with a timeout, not listen(): listen() blocks on a socket read that the client's
+                    # short socket timeout breaks after a quiet spell, and events published while resubscribing
+                    # would never reach the live clients.
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is None or message.get("type") != "pmessage":
                         continue
                     channel = message["channel"].decode() if isinstance(message["channel"], bytes) else \
                         message["channel"]
