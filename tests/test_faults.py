@@ -221,7 +221,7 @@ def test_database_outage_keeps_pixels_and_redirects_answering_and_loses_nothing(
         sent = traffic.stop() + 2 + 1  # the warm-up clicks and the redirect checked during the outage
         assert answered_during_outage > 20, server.log()
         assert traffic.redirects_failed == 0
-        wait_until(lambda: _stored(postgres_url) >= sent, timeout=120,
+        wait_until(lambda: _stored(postgres_url) >= sent, timeout=200,
                    describe=lambda: f"sent {sent}, stored {_stored(postgres_url)}")
         time.sleep(1.0)
         assert _stored(postgres_url) == sent

@@ -29,7 +29,10 @@ def _make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_recycle=1800)
+    # A connect that hangs (a database behind a dead proxy or a partition) must fail and be retried, not block a
+    # worker forever: libpq waits indefinitely without connect_timeout.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_recycle=1800,
+                         connect_args={"connect_timeout": 5})
 
 
 class Database:
