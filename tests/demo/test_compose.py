@@ -7,7 +7,9 @@ import email.policy
 
 import pytest
 
-from mailbeacon.demo.compose import Compose, ComposeError, body_html, build_draft, parse_recipients, seen_fingerprint
+from mailbeacon.demo.compose import (Compose, ComposeError, body_html, build_draft, outlook_seen_fingerprint,
+                                     parse_recipients, seen_fingerprint)
+from mailbeacon.services.outlook_body import OutlookBody, wrap
 from mailbeacon.services.send_gmail import compare_with_screen
 
 
@@ -44,6 +46,19 @@ def test_the_seen_fingerprint_is_what_the_backend_checks_the_draft_against():
     edited = build_draft(Compose.from_form(to="sam.recipient@example.net", subject="Pricing", body="Hi, changed"),
                          sender_email="alex.sender@example.com", sender_name=None)
     assert compare_with_screen(edited, seen).field == "text"
+
+
+def test_the_outlook_fingerprint_is_what_the_graph_send_checks_the_saved_item_against():
+    compose = Compose.from_form(to="sam.recipient@example.net", subject="Pricing", body="Hi, é https://e.com/p")
+    seen = outlook_seen_fingerprint(compose, body_html(compose.body))
+    # As Graph reads the item back: Exchange keeps the HTML wrapped in a whole document of its own.
+    stored = ('<html><head>\r\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head><body>'
+              f"{body_html(compose.body)}</body></html>")
+
+    def as_graph_send_sees_it(html: str) -> bytes:
+        return wrap(subject="Pricing", to=["sam.recipient@example.net"], cc=[], bcc=[], body=OutlookBody("html", html))
+    assert compare_with_screen(as_graph_send_sees_it(stored), seen) is None
+    assert compare_with_screen(as_graph_send_sees_it(body_html("Hi, changed")), seen).field == "text"
 
 
 @pytest.mark.parametrize("value, wording", [

@@ -1,4 +1,5 @@
-"""The demo in a real headless Chromium (Debian's), as a newcomer uses it: compose, send, read, click, watch.
+"""The demo in a real headless Chromium (Debian's), as a newcomer uses it: compose, send, read, click, watch —
+as Alex through Gmail, then as Jordan through Outlook.
 
 The person is played by this Chromium with its user agent as a desktop Chromium's (without the "HeadlessChrome"
 marker), because that is the browser a newcomer opens the page in. The same Chromium left as it is plays a
@@ -45,7 +46,7 @@ def open_delivered(page, subject: str):
     return frame
 
 
-def test_a_newcomer_sends_tracked_mail_opens_it_clicks_and_sees_it_all(demo, browser):
+def test_a_newcomer_sends_tracked_mail_as_both_senders_opens_it_clicks_and_sees_it_all(demo, browser):
     from playwright.sync_api import expect
 
     probe = browser.new_page()
@@ -59,10 +60,12 @@ def test_a_newcomer_sends_tracked_mail_opens_it_clicks_and_sees_it_all(demo, bro
     expect(page.get_by_role("heading", name="mailbeacon demo")).to_be_visible()
     expect(page.get_by_label("Track email opens")).to_be_checked()
     expect(page.get_by_label("Track link clicks")).to_be_checked()
+    expect(page.get_by_role("radio", name=re.compile("^Gmail: Alex"))).to_be_checked()
     page.get_by_label("Subject").fill("Pricing for next quarter")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     expect(page.locator("#compose-status")).to_have_text(re.compile("^Sent"), timeout=WAIT_MS)
-    message = page.locator("#messages article")
+    alex = page.locator("#sender-gmail")
+    message = alex.locator(".messages article")
     expect(message.locator(".state")).to_have_text("Sent")
     expect(message).to_contain_text("To sam.recipient@example.net")
 
@@ -74,7 +77,7 @@ def test_a_newcomer_sends_tracked_mail_opens_it_clicks_and_sees_it_all(demo, bro
     timeline = message.locator(".timeline")
     expect(timeline).to_contain_text("automated client (headless browser)", timeout=WAIT_MS)
     expect(timeline.locator(".kind").first).to_have_text("scanner")
-    expect(page.locator("#notifications li")).to_have_count(0)
+    expect(alex.locator(".notifications li")).to_have_count(0)
     machine.close()
 
     # The person reads it: the pixel loads for real in the frame, and they follow the link to a new tab.
@@ -89,8 +92,8 @@ def test_a_newcomer_sends_tracked_mail_opens_it_clicks_and_sees_it_all(demo, bro
     assert landing.url == demo.url + "pricing?plan=pro&seats=5"  # the destination exactly as written
     landing.close()
 
-    expect(page.locator("#notifications li")).to_have_count(2, timeout=WAIT_MS)
-    notifications = page.locator("#notifications")
+    expect(alex.locator(".notifications li")).to_have_count(2, timeout=WAIT_MS)
+    notifications = alex.locator(".notifications")
     expect(notifications).to_contain_text("sam.recipient@example.net opened “Pricing for next quarter”")
     expect(notifications).to_contain_text("sam.recipient@example.net clicked " + demo.url + "pricing?plan=pro&seats=5")
     expect(message.locator("[data-opens]")).to_have_text("1 by a person, 1 by a machine")
@@ -98,6 +101,27 @@ def test_a_newcomer_sends_tracked_mail_opens_it_clicks_and_sees_it_all(demo, bro
     expect(timeline).to_contain_text("opened in webmail (Chrome on Linux)")
     expect(timeline).to_contain_text("clicked in Chrome on Linux")
     assert timeline.locator(".kind").all_inner_texts() == ["scanner", "human", "human"]
+
+    # Jordan sends through Outlook on the web: the saved item goes out through Graph. The person reads it and only
+    # Jordan hears of it.
+    page.get_by_role("radio", name=re.compile("^Outlook: Jordan")).check()
+    expect(page.get_by_label("Message", exact=True)).to_have_value(re.compile(r"\nJordan$"))  # the sign-off too
+    page.get_by_label("Subject").fill("Pricing from Jordan")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#compose-status")).to_have_text(re.compile("^Sent"), timeout=WAIT_MS)
+    jordan = page.locator("#sender-outlook")
+    outlook_message = jordan.locator(".messages article")
+    expect(outlook_message.locator(".state")).to_have_text("Sent")
+    expect(outlook_message.locator("h5")).to_have_text("Pricing from Jordan")
+    frame = open_delivered(page, "Pricing from Jordan")
+    expect(frame.get_by_role("link", name=re.compile(r"pricing\?plan=pro"))).to_be_visible()
+    expect(jordan.locator(".notifications li")).to_have_count(1, timeout=WAIT_MS)
+    expect(jordan.locator(".notifications")).to_contain_text("sam.recipient@example.net opened “Pricing from Jordan”")
+    expect(outlook_message.locator("[data-opens]")).to_have_text("1 by a person, 0 by machines")
+    expect(outlook_message.locator(".timeline")).to_contain_text("opened in webmail (Chrome on Linux)")
+    # Alex's view is Alex's alone: one message, the same two notifications.
+    expect(message).to_have_count(1)
+    expect(alex.locator(".notifications li")).to_have_count(2)
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-final.png"), full_page=True)

@@ -1,4 +1,7 @@
-"""run_demo(): the stand-in, the backend and its worker, the signed-in sender and the page, over real sockets."""
+"""run_demo(): the stand-ins, the backend and its worker, the signed-in senders and the page, over real sockets.
+
+The Gmail sender's story is told here, and what both senders share (the page, its security, stopping); the
+Outlook sender's is in test_demo_outlook.py."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import email
 import email.policy
 import re
 import socket
+from pathlib import Path
 
 import pytest
 import requests
@@ -13,61 +17,19 @@ from sqlalchemy import func, select
 
 from mailbeacon.demo import DemoError, run_demo
 from mailbeacon.demo.feed import ApiFeed
-from mailbeacon.demo.orchestrate import DEMO_EXTENSION_ID
-from mailbeacon.demo.sender import SenderClient, _SourceAddressAdapter
+from mailbeacon.demo.sender import GmailSender, _SourceAddressAdapter
+from mailbeacon.demo.standins import DEMO_EXTENSION_ID
 from mailbeacon.services.record_hits import sender_ip_hash
 from mailbeacon.storage.models import ApiToken, Link, MailAccount, SenderActivity, TrackedMessage
 
 from ..factories import CHROME_UA, wait_until
-
-BODY = "Hi Sam,\n\nThe new prices: {url}pricing?plan=pro&seats=5 (see there).\n\nAlex"
-
-
-def send(http, demo, **overrides):
-    form = {"to": demo.recipient_email, "subject": "Pricing for next quarter", "body": BODY.format(url=demo.url),
-            "track_opens": True, "track_clicks": True, **overrides}
-    return http.post(demo.url + "demo/send", json=form)
+from .support import feed, mail_url, send, sent_and_delivered, state, tracking_urls, visible_click_url, wait_for_status
 
 
-def state(http, demo) -> dict:
-    response = http.get(demo.url + "demo/state")
-    assert response.status_code == 200
-    return response.json()
-
-
-def wait_for_status(http, demo, public_id: str) -> dict:
-    def finished():
-        found = [m for m in state(http, demo)["feed"]["messages"] if m["id"] == public_id]
-        return found and found[0]["status"] in ("sent", "failed") and found[0]
-    return wait_until(finished, timeout=20)
-
-
-def sent_and_delivered(http, demo) -> tuple[dict, str]:
-    """Send the default message; return its feed entry and the recipient's delivered HTML."""
-    queued = send(http, demo)
-    assert queued.status_code == 202, queued.text
-    message = wait_for_status(http, demo, queued.json()["message"]["id"])
-    assert message["status"] == "sent", message
-    [entry] = state(http, demo)["inbox"]
-    document = http.get(demo.url + f"demo/mail/{entry['mailbox']}/{entry['id']}")
-    assert document.status_code == 200
-    return message, document.text
-
-
-def tracking_urls(document: str, backend_url: str) -> tuple[str, list[str]]:
-    [pixel] = re.findall(re.escape(backend_url) + r"/o/[A-Za-z0-9_-]+", document)
-    clicks = re.findall(r'href="(' + re.escape(backend_url) + r'/c/[A-Za-z0-9_-]+)"', document)
-    return pixel, clicks
-
-
-def visible_click_url(document: str, backend_url: str) -> str:
-    # The honeypot link sits in a hidden block after the text; the person's link is the first one.
-    return tracking_urls(document, backend_url)[1][0]
-
-
-def test_the_demo_signs_its_sender_in_through_the_real_google_flow(demo, http):
+def test_the_demo_signs_its_gmail_sender_in_through_the_real_google_flow(demo, http):
     page = http.get(demo.url)
     assert page.status_code == 200 and "Alex Sender" in page.text and 'id="compose-form"' in page.text
+    assert re.findall(r'name="send_as" type="radio" value="(\w+)"', page.text) == ["gmail", "outlook"]
     # No external assets, no inline script: the page works offline and runs only its own code.
     assert page.headers["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self';")
     assert re.findall(r'(?:src|href)="([^"]+)"', page.text) == ["/static/demo.css", "/static/demo.js"]
@@ -75,18 +37,19 @@ def test_the_demo_signs_its_sender_in_through_the_real_google_flow(demo, http):
     assert config.public_url == demo.backend_url and DEMO_EXTENSION_ID in config.extension_ids
     assert config.embedded_queue
     with demo.runtime.db.session() as s:
-        account = s.scalar(select(MailAccount).where(MailAccount.address == demo.sender_email))
-        assert account.status == "connected" and account.encrypted_secret.startswith("v1.")
-        [token] = s.scalars(select(ApiToken)).all()
+        account = s.scalar(select(MailAccount).where(MailAccount.address == demo.gmail_sender))
+        assert account.provider == "gmail" and account.status == "connected"
+        assert account.encrypted_secret.startswith("v1.")
+        [token] = s.scalars(select(ApiToken).where(ApiToken.user_id == account.user_id)).all()
         assert token.client == "extension" and token.revoked_at is None
     # The stand-in granted its consent to the demo's own OAuth client, as Google would.
     assert any(c["name"] == "mailbeacon demo" for c in demo.google.state.describe()["clients"])
 
 
 def test_a_sign_in_the_backend_refuses_stops_with_the_step_and_its_reason(demo):
-    stranger = SenderClient(demo.backend_url, source_address=None, extension_id="a" * 32)
+    stranger = GmailSender(demo.backend_url, source_address=None, extension_id="a" * 32)
     with pytest.raises(DemoError) as refused:
-        stranger.sign_in(login_hint=demo.sender_email)
+        stranger.sign_in(login_hint=demo.gmail_sender)
     assert str(refused.value) == ("the backend did not start the Google sign-in (HTTP 400: Sign-in could not start "
                                   "redirect_uri is not one of this server's registered clients)")
     stranger.close()
@@ -97,7 +60,7 @@ def test_a_send_goes_out_tracked_through_the_stand_in_into_the_recipients_inbox(
     assert message["tracking"] == {"opens": True, "clicks": True, "skipped_reason": None}
     assert message["wording"] == "Not opened yet (as far as a pixel can tell)."
     [sent] = demo.google.state.sent_messages()
-    assert sent.sender == demo.sender_email and sent.recipients == (demo.recipient_email,)
+    assert sent.sender == demo.gmail_sender and sent.recipients == (demo.recipient_email,)
     html = email.message_from_bytes(sent.raw, policy=email.policy.default).get_body(("html",)).get_content()
     pixel, clicks = tracking_urls(html, demo.backend_url)
     assert pixel and len(clicks) == 2  # the person's link and the hidden trap link
@@ -127,7 +90,7 @@ def test_every_hit_shows_the_classifiers_verdict_and_only_a_persons_hits_notify(
     assert click.status_code == 302 and click.headers["Location"] == f"{demo.url}pricing?plan=pro&seats=5"
 
     def three_hits():
-        messages = state(http, demo)["feed"]["messages"]
+        messages = feed(http, demo)["messages"]
         return len(messages[0]["timeline"]) == 3 and messages[0]
     shown = wait_until(three_hits)
     timeline = shown["timeline"]
@@ -135,7 +98,7 @@ def test_every_hit_shows_the_classifiers_verdict_and_only_a_persons_hits_notify(
     assert "automated client" in timeline[0]["reason"] and "Chrome" in timeline[1]["reason"]
     assert timeline[2]["url"] == f"{demo.url}pricing?plan=pro&seats=5"
     assert (shown["opens"]["count"], shown["opens"]["machine_count"], shown["clicks"]["count"]) == (1, 1, 1)
-    notes = wait_until(lambda: len(n := state(http, demo)["feed"]["notifications"]) == 2 and n)
+    notes = wait_until(lambda: len(n := feed(http, demo)["notifications"]) == 2 and n)
     assert [(n["event"], n["kind"]) for n in notes] == [("click", "human"), ("open", "human")]
     assert notes[0]["recipients"] == [demo.recipient_email] and notes[0]["message_id"] == message["id"]
     # The feed says exactly what the database holds.
@@ -145,8 +108,8 @@ def test_every_hit_shows_the_classifiers_verdict_and_only_a_persons_hits_notify(
 
 
 def test_the_feed_refreshes_at_most_once_a_second_and_keeps_the_last_view_when_the_api_fails(demo, http):
-    client = SenderClient(demo.backend_url, source_address=demo.sender_address, extension_id=DEMO_EXTENSION_ID)
-    client.sign_in(login_hint=demo.sender_email)
+    client = GmailSender(demo.backend_url, source_address=demo.sender_address, extension_id=DEMO_EXTENSION_ID)
+    client.sign_in(login_hint=demo.gmail_sender)
     now = [100.0]
     feed = ApiFeed(client, clock=lambda: now[0])
     assert feed.snapshot() == {"messages": [], "notifications": []}
@@ -171,9 +134,9 @@ def test_an_open_from_the_senders_own_address_is_called_the_senders_own(demo, ht
     from_sender.trust_env = False
     from_sender.mount("http://", _SourceAddressAdapter(demo.sender_address))
     assert from_sender.get(pixel, headers={"User-Agent": CHROME_UA}).status_code == 200
-    hit = wait_until(lambda: (h := state(http, demo)["feed"]["messages"][0]["timeline"]) and h[0])
+    hit = wait_until(lambda: (h := feed(http, demo)["messages"][0]["timeline"]) and h[0])
     assert hit["kind"] == "self" and "sender's own" in hit["reason"]
-    assert state(http, demo)["feed"]["notifications"] == []
+    assert feed(http, demo)["notifications"] == []
 
 
 def test_with_both_toggles_off_the_mail_goes_out_untracked(demo, http):
@@ -188,15 +151,16 @@ def test_with_both_toggles_off_the_mail_goes_out_untracked(demo, http):
     ({"body": "   "}, "empty body"),
     ({"to": "sam at example"}, "not an email address"),
     ({"to": ""}, "Add a recipient"),
+    ({"send_as": "yahoo"}, "Choose who sends it: gmail or outlook"),
 ])
 def test_a_compose_the_backend_could_not_send_is_refused_with_a_reason(demo, http, form, wording):
     refused = send(http, demo, **form)
     assert refused.status_code == 400 and wording in refused.json()["error"]["message"]
-    assert state(http, demo)["feed"]["messages"] == [] and demo.google.state.sent_messages() == []
+    assert feed(http, demo)["messages"] == [] and demo.google.state.sent_messages() == []
 
 
 def test_a_failed_send_is_reported_and_the_next_try_updates_the_same_draft(demo, http):
-    demo.google.state.revoke_grant(demo.sender_email)
+    demo.google.state.revoke_grant(demo.gmail_sender)
     first = send(http, demo).json()
     failed = wait_for_status(http, demo, first["message"]["id"])
     assert failed["status"] == "failed" and failed["status_detail"].lower().startswith("reconnect")
@@ -205,7 +169,7 @@ def test_a_failed_send_is_reported_and_the_next_try_updates_the_same_draft(demo,
     assert again.status_code == 502 and "reconnect" in again.json()["error"]["message"].lower()
     assert again.json()["draft_id"] == first["draft_id"]
     with demo.google.state.lock:
-        drafts = demo.google.state.mailbox(demo.sender_email).drafts
+        drafts = demo.google.state.mailbox(demo.gmail_sender).drafts
         assert list(drafts) == [first["draft_id"]]
         assert b"Subject: Pricing, again" in drafts[first["draft_id"]].message.raw
 
@@ -213,18 +177,20 @@ def test_a_failed_send_is_reported_and_the_next_try_updates_the_same_draft(demo,
 def test_the_recipient_frame_serves_only_delivered_mail_under_a_locked_down_policy(demo, http):
     _message, _document = sent_and_delivered(http, demo)
     [entry] = state(http, demo)["inbox"]
-    shown = http.get(demo.url + f"demo/mail/{entry['mailbox']}/{entry['id']}")
+    shown = http.get(mail_url(demo, entry))
     policy = shown.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "sandbox allow-popups" in policy and "script-src" not in policy
-    [sent_copy] = demo.google.state.messages(demo.sender_email, "in:sent")
-    assert http.get(demo.url + f"demo/mail/{demo.sender_email}/{sent_copy.id}").status_code == 404
-    assert http.get(demo.url + f"demo/mail/{entry['mailbox']}/0123456789abcdef").status_code == 404
+    [sent_copy] = demo.google.state.messages(demo.gmail_sender, "in:sent")
+    assert http.get(demo.url + f"demo/mail/gmail/{demo.gmail_sender}/{sent_copy.id}").status_code == 404
+    assert http.get(demo.url + f"demo/mail/gmail/{entry['mailbox']}/0123456789abcdef").status_code == 404
+    assert http.get(demo.url + f"demo/mail/outlook/{entry['mailbox']}/{entry['id']}").status_code == 404
 
 
-def test_only_the_demos_own_origin_can_drive_its_sender(demo, http):
-    forged_origin = http.post(demo.url + "demo/send", headers={"Origin": "http://evil.example"},
-                              json={"to": demo.recipient_email, "subject": "x", "body": "y"})
-    assert forged_origin.status_code == 403
+def test_only_the_demos_own_origin_can_drive_its_senders(demo, http):
+    for sender in ("gmail", "outlook"):
+        forged_origin = http.post(demo.url + "demo/send", headers={"Origin": "http://evil.example"},
+                                  json={"send_as": sender, "to": demo.recipient_email, "subject": "x", "body": "y"})
+        assert forged_origin.status_code == 403
     rebound = http.get(demo.url + "demo/state", headers={"Host": "evil.example"})
     assert rebound.status_code == 421
     with demo.runtime.db.session() as s:
@@ -242,10 +208,12 @@ def _refused(url: str) -> bool:
 
 def test_stop_closes_every_server_and_removes_the_temporary_data():
     handle = run_demo()
-    assert handle.workdir.exists()
+    ca_bundle = Path(handle.microsoft.ca_bundle)
+    assert handle.workdir.exists() and ca_bundle.is_file()
+    assert handle.microsoft_url.startswith("https://")
     handle.stop()
-    assert not handle.workdir.exists()
-    assert all(_refused(url) for url in (handle.url, handle.backend_url, handle.google_url))
+    assert not handle.workdir.exists() and not ca_bundle.parent.exists()  # the TLS stand-in's CA is gone too
+    assert all(_refused(url) for url in (handle.url, handle.backend_url, handle.google_url, handle.microsoft_url))
     handle.stop()  # twice is harmless
 
 

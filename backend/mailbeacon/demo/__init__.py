@@ -1,6 +1,6 @@
 """`mailbeacon demo`: the whole product on one machine, for a newcomer's first five minutes.
 
-    handle = run_demo()          # stand-in Google, backend + in-process worker, signed-in sender, the page
+    handle = run_demo()          # stand-in Google and Microsoft, backend + in-process worker, two senders, the page
     print(handle.url)
     handle.stop()
 

@@ -13,7 +13,7 @@ from .sender import DemoError
 
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address of the demo page, the backend and the Google stand-in.")
+              help="Address of the demo page, the backend and the Google and Microsoft stand-ins.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0,
               help="Port of the demo page (default: any free port).")
 @click.option("--open", "open_browser", is_flag=True, help="Also open the page in the default browser.")

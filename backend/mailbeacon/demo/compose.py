@@ -1,8 +1,9 @@
-"""The demo's compose window: what it types becomes a draft shaped like the one Gmail's own compose saves.
+"""The demo's compose window: what it types becomes a draft shaped like the one the sender's mail app saves.
 
 Gmail saves a multipart/alternative draft: a text/plain part and an HTML part in which typed URLs became links.
-Building the same shape here means the backend tracks the demo's message exactly as it would a real one, and the
-"seen" fingerprint is computed the way the extension computes it from the compose window.
+Outlook on the web saves an item whose body is that HTML alone (Graph's body, contentType html). Building the same
+shapes here means the backend tracks the demo's message exactly as it would a real one, and the "seen" fingerprint
+is computed the way the extension (from the raw draft) and the add-in (from the HTML body) compute it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 
-from ..tracking.fingerprint import draft_text_digest
+from ..tracking.fingerprint import draft_text_digest, html_text, text_digest
 
 MAX_SUBJECT = 300
 MAX_BODY = 20_000
@@ -103,3 +104,9 @@ def seen_fingerprint(compose: Compose, raw: bytes) -> dict:
     """What the compose window shows, as the extension reports it with Send: the backend refuses any other draft."""
     return {"to": list(compose.to), "cc": [], "bcc": [], "subject": compose.subject,
             "text_sha256": draft_text_digest(raw)}
+
+
+def outlook_seen_fingerprint(compose: Compose, body: str) -> dict:
+    """The same, as the add-in reports it from Office's getBody("html"): the backend refuses any other item."""
+    return {"to": list(compose.to), "cc": [], "bcc": [], "subject": compose.subject,
+            "text_sha256": text_digest(html_text(body))}

@@ -1,14 +1,15 @@
-"""What the sender sees, read through the sender's own API exactly as the extension reads it.
+"""What a sender sees, read through that sender's own API token exactly as their client (the extension, the add-in)
+reads it. Each demo sender has a feed of their own, so each sees only their own messages.
 
-The page's sender panel gets one snapshot from the demo app::
+The page's sender panel gets one snapshot per sender from the demo app::
 
     {"messages": [<GET /api/v1/messages/{id}> for the newest few, each with its timeline],
      "notifications": [<GET /api/v1/notifications> items, newest first],
      "error": <why the last refresh failed, or absent>}
 
 The items are the API's own JSON, unchanged, so the panel shows the kind and reason the classifier gave each hit
-as the product's clients receive them. The requests go through the demo sender's client (from the sender's
-address, with the sender's token), never from the browser: the browser plays the recipient.
+as the product's clients receive them. The requests go through the sender's own client (from the senders'
+address, with that sender's token), never from the browser: the browser plays the recipient.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""`mailbeacon demo`: the Google stand-in, the backend with its in-process worker, a signed-in sender, one page.
+"""`mailbeacon demo`: the Google and Microsoft stand-ins, the backend with its in-process worker, two signed-in
+senders (Alex on Gmail, Jordan on Outlook), one page.
 
-Everything runs in this process on free loopback ports: the stand-in (OAuth and Gmail REST), the backend in
-embedded mode (SQLite, the hit pipeline's in-process worker, send jobs in its in-process pool) with its public
-URL pointing at itself so the pixel and the links in the mail come back to it, and the demo page. The sender is
-signed in through the real flow (backend → stand-in consent → backend callback → code exchange), so the API token
-the page's sender uses is an ordinary one.
+Everything runs in this process on free loopback ports: the stand-ins (standins.py), the backend in embedded mode
+(SQLite, the hit pipeline's in-process worker, send jobs in its in-process pool) with its public URL pointing at
+itself so the pixel and the links in the mail come back to it, and the demo page. Each sender is signed in through
+their client's real flow (backend → stand-in consent → backend callback → code exchange), so the API tokens the
+page's senders use are ordinary ones.
 """
 
 from __future__ import annotations
@@ -24,19 +25,18 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ..config import Config
-from ..devservers.google import RunningStandin, serve_google_standin
+from ..devservers.google import RunningStandin as RunningGoogle
+from ..devservers.microsoft import RunningStandin as RunningMicrosoft
 from ..runtime import Runtime
 from .feed import ApiFeed
-from .sender import DemoError, SenderClient, pick_sender_address
-from .webapp import DemoParties, create_demo_app
+from .outbox import GmailOutbox, OutlookOutbox
+from .recipient import recipient_inboxes
+from .sender import DemoError, GmailSender, OutlookSender, SenderClient, pick_sender_address
+from .standins import DEMO_EXTENSION_ID, DEMO_OUTLOOK_SENDER, DEMO_RECIPIENT, DEMO_SENDER, StandIns, start_standins
+from .webapp import DemoParties, DemoSender, create_demo_app
 
 log = logging.getLogger(__name__)
 
-# The demo's stand-in Chrome extension: 32 letters a-p, like every Chrome extension id.
-DEMO_EXTENSION_ID = ("mbdemo" * 6)[:32]
-DEMO_CLIENT_ID = "mailbeacon-demo.apps.googleusercontent.com"
-DEMO_SENDER = "alex.sender@example.com"
-DEMO_RECIPIENT = "sam.recipient@example.net"
 _WILDCARDS = {"", "0.0.0.0", "::", "[::]"}
 
 
@@ -96,12 +96,15 @@ class DemoHandle:
     url: str
     backend_url: str
     google_url: str
-    sender_email: str
+    microsoft_url: str
+    gmail_sender: str  # Alex's address, signed in through Google
+    outlook_sender: str  # Jordan's, signed in through Microsoft
     recipient_email: str
     sender_address: str | None
     workdir: Path
     runtime: Runtime
-    google: RunningStandin
+    google: RunningGoogle
+    microsoft: RunningMicrosoft
     _stack: ExitStack = field(repr=False)
     _stopped: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -130,16 +133,16 @@ def _check_host(host: str) -> None:
 
 def _address_note(sender_address: str | None, demo_host: str) -> str:
     if sender_address:
-        return (f"The sender's side (the extension's requests to the backend) leaves from {sender_address}, "
-                "standing for the sender's computer; the recipient's side is this browser. mailbeacon remembers "
-                "the addresses its API is used from and calls hits from them the sender's own (self), so on one "
-                "address every open here would rightly count as the sender's.")
+        return (f"The senders' side (the extension's and the add-in's requests to the backend) leaves from "
+                f"{sender_address}, standing for the senders' computers; the recipient's side is this browser. "
+                "mailbeacon remembers the addresses its API is used from and calls hits from them the sender's own "
+                "(self), so on one address every open here would rightly count as the sender's.")
     if ipaddress.ip_address(demo_host).is_loopback:
-        return ("The sender's side and this browser share one address here, so mailbeacon will call the opens "
+        return ("The senders' side and this browser share one address here, so mailbeacon will call the opens "
                 "and clicks the sender's own (self): from where it stands, they are. On Linux the demo gives the "
-                "sender a second loopback address (127.0.0.2) to tell them apart.")
-    return ("The sender's side talks to the backend from this machine. A browser on another machine reads as the "
-            "recipient; this machine's own browser shares the sender's address, so its opens count as self.")
+                "senders a second loopback address (127.0.0.2) to tell them apart.")
+    return ("The senders' side talks to the backend from this machine. A browser on another machine reads as the "
+            "recipient; this machine's own browser shares the senders' address, so its opens count as self.")
 
 
 def _prepare_database(database_url: str) -> None:
@@ -185,12 +188,10 @@ def _start(stack: ExitStack, host: str, port: int, open_browser: bool, workdir: 
         folder = Path(workdir)
         folder.mkdir(parents=True, exist_ok=True)
 
-    google = serve_google_standin(host, 0, auto_approve=True)
-    stack.callback(google.stop)
+    standins = start_standins(stack, host)
     backend = _Server(host, 0, "mailbeacon-demo-backend")
     stack.callback(backend.stop)
 
-    client_secret = secrets.token_urlsafe(24)
     database_url = database_url or f"sqlite:///{folder / 'mailbeacon.db'}"
     _prepare_database(database_url)
     env = {
@@ -198,11 +199,7 @@ def _start(stack: ExitStack, host: str, port: int, open_browser: bool, workdir: 
         "MAILBEACON_PUBLIC_URL": backend.url,  # pixels and links in the mail point back at this backend
         "MAILBEACON_SECRET_KEY": secrets.token_urlsafe(32),
         "MAILBEACON_SPOOL_DIR": str(folder / "spool"),
-        "MAILBEACON_GOOGLE_CLIENT_ID": DEMO_CLIENT_ID,
-        "MAILBEACON_GOOGLE_CLIENT_SECRET": client_secret,
-        "MAILBEACON_GOOGLE_ISSUER": google.base_url,
-        "MAILBEACON_GMAIL_API_URL": google.base_url + "/",
-        "MAILBEACON_EXTENSION_IDS": DEMO_EXTENSION_ID,
+        **standins.backend_env(),
     }
     rt = Runtime(Config.from_env(env))
     stack.callback(rt.close)
@@ -212,30 +209,55 @@ def _start(stack: ExitStack, host: str, port: int, open_browser: bool, workdir: 
     pipeline.start_background()  # the embedded worker: hits are classified and stored in-process
     backend.serve(app)
     stack.callback(backend.stop)  # again, so that it stops serving before the pipeline and database close
-    google.state.register_client(DEMO_CLIENT_ID, client_secret, name="mailbeacon demo",
-                                 redirect_uris=[f"{backend.url}/auth/google/callback"])
+    standins.register_backend(backend.url)
 
     sender_address = pick_sender_address(backend.host)
-    sender = SenderClient(backend.url, source_address=sender_address, extension_id=DEMO_EXTENSION_ID)
-    stack.callback(sender.close)
-    signed_in = sender.sign_in(login_hint=DEMO_SENDER)
-    # The sign-in asks only for the email scope, so names come from the stand-in's own accounts.
-    sender_account, recipient = google.state.user(signed_in.email), google.state.user(DEMO_RECIPIENT)
+    senders = [_gmail_sender(stack, standins, backend.url, sender_address),
+               _outlook_sender(stack, standins, backend.url, sender_address)]
+    recipient = standins.google.state.user(DEMO_RECIPIENT)
 
     page = _Server(host, port, "mailbeacon-demo-page")
     stack.callback(page.stop)
     allowed = {page.netloc}
     if ipaddress.ip_address(page.host).is_loopback:
         allowed.add(f"localhost:{page.port}")
-    parties = DemoParties(sender_email=signed_in.email,
-                          sender_name=signed_in.name or (sender_account.name if sender_account else None),
-                          recipient_email=DEMO_RECIPIENT, recipient_name=recipient.name if recipient else None,
+    parties = DemoParties(senders=senders, recipient_email=DEMO_RECIPIENT,
+                          recipient_name=recipient.name if recipient else None,
                           address_note=_address_note(sender_address, page.host))
-    page.serve(create_demo_app(parties=parties, google=google.state, sender=sender,
-                               feed=ApiFeed(sender), allowed_hosts=allowed))
+    own = [sender.email for sender in senders]
+    page.serve(create_demo_app(
+        parties=parties, allowed_hosts=allowed,
+        inboxes=lambda: recipient_inboxes(standins.google.state, standins.microsoft.state, senders=own)))
     url = page.url + "/"
     if open_browser:
         webbrowser.open(url)
-    return DemoHandle(url=url, backend_url=backend.url, google_url=google.base_url, sender_email=signed_in.email,
-                      recipient_email=DEMO_RECIPIENT, sender_address=sender_address, workdir=folder, runtime=rt,
-                      google=google, _stack=stack)
+    return DemoHandle(url=url, backend_url=backend.url, google_url=standins.google.base_url,
+                      microsoft_url=standins.microsoft.base_url, gmail_sender=senders[0].email,
+                      outlook_sender=senders[1].email, recipient_email=DEMO_RECIPIENT, sender_address=sender_address,
+                      workdir=folder, runtime=rt, google=standins.google, microsoft=standins.microsoft,
+                      _stack=stack)
+
+
+def _signed_in(stack: ExitStack, client: SenderClient, login_hint: str):
+    stack.callback(client.close)
+    return client.sign_in(login_hint=login_hint)
+
+
+def _gmail_sender(stack: ExitStack, standins: StandIns, backend_url: str, source: str | None) -> DemoSender:
+    client = GmailSender(backend_url, source_address=source, extension_id=DEMO_EXTENSION_ID)
+    signed_in = _signed_in(stack, client, DEMO_SENDER)
+    # The sign-in asks only for the email scope, so the name may come from the stand-in's own account.
+    account = standins.google.state.user(signed_in.email)
+    name = signed_in.name or (account.name if account else None)
+    return DemoSender(key="gmail", service="Gmail", client="the Chrome extension", email=signed_in.email,
+                      name=name, feed=ApiFeed(client),
+                      outbox=GmailOutbox(standins.google.state, client, email=signed_in.email, name=name))
+
+
+def _outlook_sender(stack: ExitStack, standins: StandIns, backend_url: str, source: str | None) -> DemoSender:
+    client = OutlookSender(backend_url, source_address=source, ca_bundle=standins.microsoft.ca_bundle)
+    signed_in = _signed_in(stack, client, DEMO_OUTLOOK_SENDER)
+    return DemoSender(key="outlook", service="Outlook", client="the Outlook add-in", email=signed_in.email,
+                      name=signed_in.name or standins.microsoft.state.user(signed_in.email).display_name,
+                      feed=ApiFeed(client),
+                      outbox=OutlookOutbox(standins.microsoft.state, client, email=signed_in.email))

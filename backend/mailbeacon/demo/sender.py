@@ -1,12 +1,14 @@
-"""The demo sender's client: what the Chrome extension does for Alex, over real HTTP to the backend.
+"""The demo senders' clients, over real HTTP to the backend: what the Chrome extension does for Alex (Gmail) and
+what the Outlook add-in does for Jordan (Outlook on the web).
 
-It signs in through the real flow (the backend's /auth/google/start, the stand-in's consent screen with
-auto-approve, /auth/google/callback, then the code exchange at /auth/token, with PKCE as the extension does)
-and then sends drafts with POST /api/v1/messages.
+Each signs in through its client's real flow, with PKCE as the client does: the backend's /auth/<provider>/start,
+the stand-in's approval (auto-approve), the backend's /auth/<provider>/callback, then the code exchange at
+/auth/token. Alex then sends Gmail drafts with POST /api/v1/messages, Jordan saved Outlook items with
+POST /api/v1/outlook/messages.
 
-On one machine the sender and the recipient would share an address, and mailbeacon would rightly call the
-recipient's opens the sender's own (the backend remembers the addresses its API was used from). So the sender's
-requests leave from a second loopback address, 127.0.0.2, standing for the sender's computer, while the browser
+On one machine the senders and the recipient would share an address, and mailbeacon would rightly call the
+recipient's opens the sender's own (the backend remembers the addresses its API was used from). So the senders'
+requests leave from a second loopback address, 127.0.0.2, standing for the senders' computers, while the browser
 showing the recipient's view uses 127.0.0.1. Where that address cannot be used (macOS has only 127.0.0.1), the
 client uses the ordinary one and the page says what that means for the verdicts.
 """
@@ -22,6 +24,7 @@ import secrets
 import socket
 import threading
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -29,7 +32,8 @@ from requests.adapters import HTTPAdapter
 
 TIMEOUT = 10.0
 _TAG = re.compile(r"<[^>]*>")
-_TITLE = re.compile(r"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
+# What an error page holds besides its words: its title (repeated in its heading) and its style sheet.
+_NOT_TEXT = re.compile(r"<(title|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 SENDER_LOOPBACK_CANDIDATES = ("127.0.0.2", "127.0.0.3")
 
 
@@ -81,14 +85,23 @@ class SignedIn:
 
 
 class SenderClient:
-    """HTTP client of the backend on behalf of the demo's signed-in sender."""
+    """HTTP client of the backend on behalf of one demo sender; a subclass is one client's sign-in and send.
 
-    def __init__(self, backend_url: str, *, source_address: str | None, extension_id: str) -> None:
+    The sign-in is the same hand-off for both clients (start at the backend with a PKCE challenge, the provider
+    approves, the backend's callback hands a one-time code to the client's redirect URI, the code and the verifier
+    buy an API token at /auth/token); only the provider's leg in the middle differs, in ``_through_provider``.
+    """
+
+    provider = ""  # the backend's /auth/<provider>/start
+    provider_label = ""  # for messages: "Google", "Microsoft"
+    send_path = ""  # the backend's endpoint for this client's sends
+
+    def __init__(self, backend_url: str, *, source_address: str | None, redirect_uri: str) -> None:
         self.backend_url = backend_url.rstrip("/")
         self.source_address = source_address
-        self.redirect_uri = f"https://{extension_id}.chromiumapp.org/signed-in"
+        self.redirect_uri = redirect_uri
         self.http = requests.Session()
-        self.http.trust_env = False  # never a proxy from the environment: everything here is loopback
+        self.http.trust_env = False  # never a proxy or a CA bundle from the environment: everything here is local
         if source_address:
             adapter = _SourceAddressAdapter(source_address)
             self.http.mount("http://", adapter)
@@ -100,7 +113,7 @@ class SenderClient:
         self.http.close()
 
     def sign_in(self, *, login_hint: str) -> SignedIn:
-        """The extension's hand-off, step by step; any refusal stops the demo with the step that failed."""
+        """The client's hand-off, step by step; any refusal stops the demo with the step that failed."""
         try:
             return self._sign_in(login_hint)
         except requests.RequestException as exc:
@@ -110,17 +123,13 @@ class SenderClient:
     def _sign_in(self, login_hint: str) -> SignedIn:
         verifier, challenge = _pkce_pair()
         state = secrets.token_urlsafe(16)
-        start = self.http.get(f"{self.backend_url}/auth/google/start", allow_redirects=False, timeout=TIMEOUT,
-                              params={"redirect_uri": self.redirect_uri, "state": state, "code_challenge": challenge,
-                                      "code_challenge_method": "S256", "login_hint": login_hint})
-        google_url = _location(start, "the backend did not start the Google sign-in")
-        # The stand-in's consent screen approves at once (auto-approve), as a person clicking Allow would.
-        consent = self.http.get(google_url, allow_redirects=False, timeout=TIMEOUT)
-        callback = _location(consent, "the Google stand-in did not approve the sign-in")
-        if not callback.startswith(self.backend_url + "/"):
-            raise DemoError("the Google stand-in redirected somewhere other than the backend's callback")
-        handed = self.http.get(callback, allow_redirects=False, timeout=TIMEOUT)
-        hand_off = urlsplit(_location(handed, "the backend did not finish the Google sign-in"))
+        start = self.http.get(f"{self.backend_url}/auth/{self.provider}/start", allow_redirects=False,
+                              timeout=TIMEOUT, params={
+                                  "redirect_uri": self.redirect_uri, "state": state, "code_challenge": challenge,
+                                  "code_challenge_method": "S256", "login_hint": login_hint})
+        authorize_url = _location(start, f"the backend did not start the {self.provider_label} sign-in")
+        handed = self._through_provider(authorize_url)
+        hand_off = urlsplit(_location(handed, f"the backend did not finish the {self.provider_label} sign-in"))
         query = parse_qs(hand_off.query)
         if query.get("state") != [state] or "code" not in query:
             why = (query.get("error_description") or query.get("error") or ["no code came back"])[0]
@@ -134,18 +143,25 @@ class SenderClient:
         self._token = body["access_token"]
         return SignedIn(body["access_token"], body["user"]["email"], body["user"].get("name"))
 
+    def _through_provider(self, authorize_url: str) -> requests.Response:
+        """The provider's leg: from its authorize URL to the backend's answer at the callback (the hand-off)."""
+        raise NotImplementedError
+
+    def _to_backend_callback(self, url: str) -> str:
+        if not url.startswith(self.backend_url + "/"):
+            raise DemoError(f"the {self.provider_label} stand-in sent the sign-in somewhere other than the "
+                            "backend's callback")
+        return url
+
     def _auth(self) -> dict[str, str]:
         if self._token is None:
             raise DemoError("the demo sender is not signed in")
         return {"Authorization": f"Bearer {self._token}"}
 
-    def send_draft(self, *, draft_id: str, seen: dict, track_opens: bool, track_clicks: bool,
-                   idempotency_key: str) -> dict:
-        """POST /api/v1/messages: the backend answers 202 at once and sends in a job."""
+    def _send(self, body: dict) -> dict:
+        """POST the client's send request: the backend answers 202 at once and sends in a job."""
         try:
-            response = self._request("POST", "/api/v1/messages", json={
-                "draft_id": draft_id, "track_opens": track_opens, "track_clicks": track_clicks, "seen": seen,
-                "idempotency_key": idempotency_key})
+            response = self._request("POST", self.send_path, json=body)
         except requests.RequestException as exc:
             raise DemoError(f"the backend did not answer the send: {exc.__class__.__name__}") from None
         if response.status_code != 202:
@@ -169,6 +185,85 @@ class SenderClient:
                                      **kwargs)
 
 
+class GmailSender(SenderClient):
+    """What the Chrome extension does for its user: chrome.identity's hand-off, then POST /api/v1/messages."""
+
+    provider, provider_label, send_path = "google", "Google", "/api/v1/messages"
+
+    def __init__(self, backend_url: str, *, source_address: str | None, extension_id: str) -> None:
+        super().__init__(backend_url, source_address=source_address,
+                         redirect_uri=f"https://{extension_id}.chromiumapp.org/signed-in")
+
+    def _through_provider(self, authorize_url: str) -> requests.Response:
+        # The stand-in's consent screen approves at once (auto-approve), as a person clicking Allow would, and
+        # redirects to the backend's callback with the code in the query.
+        consent = self.http.get(authorize_url, allow_redirects=False, timeout=TIMEOUT)
+        callback = self._to_backend_callback(_location(consent, "the Google stand-in did not approve the sign-in"))
+        return self.http.get(callback, allow_redirects=False, timeout=TIMEOUT)
+
+    def send_draft(self, *, draft_id: str, seen: dict, track_opens: bool, track_clicks: bool,
+                   idempotency_key: str) -> dict:
+        """Send the Gmail draft (its draft id, as the compose window shows it) tracked."""
+        return self._send({"draft_id": draft_id, "track_opens": track_opens, "track_clicks": track_clicks,
+                           "seen": seen, "idempotency_key": idempotency_key})
+
+
+class OutlookSender(SenderClient):
+    """What the Outlook add-in's sign-in dialog does, then its Graph-path send (POST /api/v1/outlook/messages).
+
+    The dialog's landing page is the backend's own /addin/signed-in.html, which hands the code to the task pane;
+    here the code is read from the redirect to it, as the Gmail client reads it from the chromiumapp.org one.
+    Microsoft answers the authorize request with a page that form-posts the code to the backend's callback
+    (response_mode=form_post), so that post is made here with the page's fields, as a browser would make it.
+    """
+
+    provider, provider_label, send_path = "microsoft", "Microsoft", "/api/v1/outlook/messages"
+
+    def __init__(self, backend_url: str, *, source_address: str | None, ca_bundle: str | bool) -> None:
+        super().__init__(backend_url, source_address=source_address,
+                         redirect_uri=f"{backend_url.rstrip('/')}/addin/signed-in.html")
+        # Given per request although trust_env is off: a per-request verify is one REQUESTS_CA_BUNDLE never overrides.
+        self.ca_bundle = ca_bundle
+
+    def _through_provider(self, authorize_url: str) -> requests.Response:
+        authorize = self.http.get(authorize_url, allow_redirects=False, timeout=TIMEOUT, verify=self.ca_bundle)
+        form = _FormPost.read(authorize.text) if authorize.status_code == 200 else None
+        if form is None:
+            raise DemoError("the Microsoft stand-in did not approve the sign-in "
+                            f"(HTTP {authorize.status_code}: {_error_text(authorize)})")
+        action, fields = form
+        return self.http.post(self._to_backend_callback(action), data=fields, allow_redirects=False,
+                              timeout=TIMEOUT)
+
+    def send_item(self, *, item_id: str, seen: dict, track_opens: bool, track_clicks: bool,
+                  idempotency_key: str) -> dict:
+        """Send the saved Outlook item (its REST id, as convertToRestId gives it) tracked through Graph."""
+        return self._send({"item_id": item_id, "track_opens": track_opens, "track_clicks": track_clicks,
+                           "seen": seen, "idempotency_key": idempotency_key})
+
+
+class _FormPost(HTMLParser):
+    """The form of a response_mode=form_post page: its action and hidden fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+
+    @classmethod
+    def read(cls, page: str) -> tuple[str, dict[str, str]] | None:
+        parser = cls()
+        parser.feed(page)
+        return (parser.action, parser.fields) if parser.action else None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "form" and values.get("id") == "form_post":
+            self.action = values.get("action")
+        elif tag == "input" and values.get("type") == "hidden" and values.get("name"):
+            self.fields[values["name"] or ""] = values.get("value") or ""
+
+
 def _location(response: requests.Response, what: str) -> str:
     location = response.headers.get("Location")
     if response.status_code not in (301, 302, 303, 307) or not location:
@@ -181,7 +276,7 @@ def _error_text(response: requests.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        text = " ".join(html.unescape(_TAG.sub(" ", _TITLE.sub("", response.text or ""))).split())
+        text = " ".join(html.unescape(_TAG.sub(" ", _NOT_TEXT.sub("", response.text or ""))).split())
         return text[:200] or str(response.reason)
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):

@@ -1,14 +1,17 @@
-// The demo page: compose and send, read the delivered mail, and watch what the sender sees.
+// The demo page: compose and send as either sender, read the delivered mail, and watch what each sender sees.
 // All state lives on the demo server; this page polls it once a second and redraws what changed.
 "use strict";
 
 const POLL_MS = 1000;
 const STATUS_WORDS = { queued: "Queued", sending: "Sending", sent: "Sent", failed: "Failed" };
-const compose = { draftId: null, pendingMessage: null };
-const seenNotifications = new Set();
-let lastFeedJson = "";
+const SERVICE_WORDS = { gmail: "Gmail", outlook: "Outlook" };
+// Each sender's compose window has its own draft (a Gmail draft id, an Outlook item id).
+const compose = { drafts: {}, pending: null };
+const seenNotifications = {};
+const lastFeedJson = {};
 let lastInboxJson = "";
 let openMessage = null;
+let signedBy = null;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -43,18 +46,34 @@ function setComposeStatus(text, isError) {
   status.classList.toggle("error", Boolean(isError));
 }
 
+function sendAs() {
+  return document.querySelector("input[name=send_as]:checked");
+}
+
+// The sign-off follows the chosen sender while the message still ends with the previous sender's name.
+function switchSender(event) {
+  const bodyField = document.getElementById("body");
+  const name = event.target.dataset.firstName;
+  if (signedBy && bodyField.value.endsWith("\n" + signedBy)) {
+    bodyField.value = bodyField.value.slice(0, -signedBy.length) + name;
+  }
+  signedBy = name;
+}
+
 async function send(event) {
   event.preventDefault();
   const button = document.getElementById("send");
+  const sender = sendAs().value;
   button.disabled = true;
   setComposeStatus("Saving the draft and asking the backend to send it…");
   const body = {
+    send_as: sender,
     to: document.getElementById("to").value,
     subject: document.getElementById("subject").value,
     body: document.getElementById("body").value,
     track_opens: document.getElementById("track-opens").checked,
     track_clicks: document.getElementById("track-clicks").checked,
-    draft_id: compose.draftId,
+    draft_id: compose.drafts[sender] || null,
     idempotency_key: randomKey(),
   };
   try {
@@ -63,13 +82,13 @@ async function send(event) {
     });
     const answer = await response.json();
     if (!response.ok) {
-      compose.draftId = answer.draft_id || compose.draftId;
+      compose.drafts[sender] = answer.draft_id || compose.drafts[sender];
       setComposeStatus(answer.error ? answer.error.message : "The send failed.", true);
       return;
     }
-    compose.draftId = answer.draft_id;
-    compose.pendingMessage = answer.message.id;
-    setComposeStatus("Queued: the backend is tracking and sending draft " + answer.draft_id + "…");
+    compose.drafts[sender] = answer.draft_id;
+    compose.pending = { sender: sender, id: answer.message.id };
+    setComposeStatus("Queued: the backend is tracking and sending the " + SERVICE_WORDS[sender] + " draft…");
   } catch (error) {
     setComposeStatus("The demo server did not answer: " + error.message, true);
   } finally {
@@ -77,13 +96,13 @@ async function send(event) {
   }
 }
 
-function followPendingSend(messages) {
-  if (!compose.pendingMessage) return;
-  const message = messages.find((m) => m.id === compose.pendingMessage);
+function followPendingSend(sender, messages) {
+  if (!compose.pending || compose.pending.sender !== sender) return;
+  const message = messages.find((m) => m.id === compose.pending.id);
   if (!message || (message.status !== "sent" && message.status !== "failed")) return;
-  compose.pendingMessage = null;
+  compose.pending = null;
   if (message.status === "sent") {
-    compose.draftId = null; // Gmail's draft is gone once sent: the next message is a new draft
+    compose.drafts[sender] = null; // the draft is gone once sent: the next message is a new draft
     setComposeStatus("Sent. Open it in the recipient's inbox.");
   } else {
     setComposeStatus("Not sent: " + (message.status_detail || "the backend gave no reason"), true);
@@ -97,13 +116,13 @@ function renderInbox(inbox) {
   document.getElementById("inbox-empty").hidden = inbox.length > 0;
   const list = document.getElementById("inbox");
   list.replaceChildren(...inbox.map((entry) => {
-    const current = openMessage && openMessage.id === entry.id && openMessage.mailbox === entry.mailbox;
+    const current = openMessage && openMessage.id === entry.id && openMessage.service === entry.service;
     return el("li", { class: entry.unread ? "unread" : null },
       el("button", { type: "button", class: "link", "aria-current": current ? "true" : null,
                      onclick: () => openMail(entry) },
         el("span", { class: "subject" }, "Open “" + entry.subject + "”"),
-        el("span", { class: "meta" }, "To " + entry.mailbox + " · from " + entry.from + " · " +
-           new Date(entry.received_at).toLocaleTimeString())));
+        el("span", { class: "meta" }, "To " + entry.mailbox + " (" + SERVICE_WORDS[entry.service] + ") · from " +
+           entry.from + " · " + new Date(entry.received_at).toLocaleTimeString())));
   }));
 }
 
@@ -112,21 +131,22 @@ function openMail(entry) {
   lastInboxJson = ""; // redraw to mark it current
   document.getElementById("reader").hidden = false;
   document.getElementById("reader-heading").textContent = entry.subject + " — from " + entry.from;
-  document.getElementById("message-frame").src =
-    "demo/mail/" + encodeURIComponent(entry.mailbox) + "/" + encodeURIComponent(entry.id);
+  document.getElementById("message-frame").src = "demo/mail/" + encodeURIComponent(entry.service) + "/" +
+    encodeURIComponent(entry.mailbox) + "/" + encodeURIComponent(entry.id);
 }
 
 function kindBadge(kind) {
   return el("span", { class: "kind " + kind }, kind.replace("_", " "));
 }
 
-function renderNotifications(notifications) {
-  document.getElementById("notifications-empty").hidden = notifications.length > 0;
-  const list = document.getElementById("notifications");
+function renderNotifications(view, notifications) {
+  view.querySelector(".notifications-empty").hidden = notifications.length > 0;
+  const list = view.querySelector(".notifications");
+  const seen = seenNotifications[view.dataset.sender] || (seenNotifications[view.dataset.sender] = new Set());
   // Oldest first into the top of the list, so the newest ends on top; each is announced once.
   for (const note of [...notifications].reverse()) {
-    if (seenNotifications.has(note.id)) continue;
-    seenNotifications.add(note.id);
+    if (seen.has(note.id)) continue;
+    seen.add(note.id);
     const who = (note.recipients || []).join(", ") || "The recipient";
     const what = note.event === "click"
       ? who + " clicked " + (note.link || "a link") + " in “" + note.subject + "”"
@@ -155,7 +175,7 @@ function renderMessage(message) {
     el("span", { class: "reason" }, hit.reason),
     hit.counted ? null : el("span", { class: "repeat" }, "not counted again")));
   return el("article", { class: "message", "data-message-id": message.id },
-    el("h4", {}, message.subject || "(no subject)"),
+    el("h5", {}, message.subject || "(no subject)"),
     el("p", { class: "to" }, "To " + message.recipients.join(", ")),
     el("dl", {},
       el("dt", {}, "Status"),
@@ -170,15 +190,18 @@ function renderMessage(message) {
                 : el("p", { class: "empty" }, "No opens or clicks yet."));
 }
 
-function renderFeed(feed) {
-  document.getElementById("feed-error").textContent = feed.error ? "Not refreshed: " + feed.error : "";
-  renderNotifications(feed.notifications);
-  followPendingSend(feed.messages);
+// One sender's view: what their own client reads with their own token.
+function renderFeed(sender, feed) {
+  const view = document.getElementById("sender-" + sender);
+  if (!view) return;
+  view.querySelector(".feed-error").textContent = feed.error ? "Not refreshed: " + feed.error : "";
+  renderNotifications(view, feed.notifications);
+  followPendingSend(sender, feed.messages);
   const json = JSON.stringify(feed.messages);
-  if (json === lastFeedJson) return;
-  lastFeedJson = json;
-  document.getElementById("messages-empty").hidden = feed.messages.length > 0;
-  document.getElementById("messages").replaceChildren(...feed.messages.map(renderMessage));
+  if (json === lastFeedJson[sender]) return;
+  lastFeedJson[sender] = json;
+  view.querySelector(".messages-empty").hidden = feed.messages.length > 0;
+  view.querySelector(".messages").replaceChildren(...feed.messages.map(renderMessage));
 }
 
 async function poll() {
@@ -187,7 +210,7 @@ async function poll() {
     if (response.ok) {
       const state = await response.json();
       renderInbox(state.inbox);
-      renderFeed(state.feed);
+      for (const [sender, feed] of Object.entries(state.senders)) renderFeed(sender, feed);
     }
   } catch (error) {
     // The demo was stopped or is restarting: keep trying quietly.
@@ -198,5 +221,9 @@ async function poll() {
 
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("compose-form").addEventListener("submit", send);
+  for (const choice of document.querySelectorAll("input[name=send_as]")) {
+    choice.addEventListener("change", switchSender);
+  }
+  signedBy = sendAs().dataset.firstName;
   poll();
 });
