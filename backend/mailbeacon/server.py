@@ -1,7 +1,8 @@
-"""Running the WSGI app on granian (a Rust HTTP server) with the settings the command line chose.
+"""Running the backend on granian (a Rust HTTP server) with the settings the command line chose.
 
-One entry point for every mode: the hit endpoints are a bare WSGI app in front of Flask inside the same
-application, so production needs no separate server to be fast.
+One entry point for every mode: granian serves the asyncio front (web/asgi.py), which answers the hit endpoints
+on its event loop and hands every other request to the WSGI application in a pool of threads, so production needs
+no separate server to be fast.
 """
 
 from __future__ import annotations
@@ -13,22 +14,29 @@ import tempfile
 
 from .config import Config
 
-# Python threads per server process. Each request holds one while its hit waits for group commit, so there must
-# be more than cores; but every extra thread is one more contender for the GIL, and past a few dozen the
-# contention costs more than the bigger batches save (bench/hits.py: 32 beat 16 and 64 on 2 cores).
+# WSGI threads per server process, for everything but the hit endpoints (which wait on the event loop, not in a
+# thread): API calls, sign-in, admin, and in embedded mode the notification streams, which hold one each.
 DEFAULT_THREADS = 32
 
 
 def serving_app():
     """The application as each server worker loads it (a granian factory, run in the worker)."""
+    from .web.asgi import AsgiFront
     from .wsgi import application
+
+    front = AsgiFront(application.wsgi_app, application.wsgi_app, application.extensions["mailbeacon.pipeline"],
+                      threads=server_threads())
 
     # Everything built at start-up (Flask, SQLAlchemy, the classifier's tables: ~100k objects) lives as long as
     # the process. Frozen, the collector stops walking it on every full collection: a 50-80 ms stall of every
     # request in flight, several times a minute under load.
     gc.collect()
     gc.freeze()
-    return application
+    return front
+
+
+def server_threads() -> int:
+    return int(os.environ.get("MAILBEACON_SERVER_THREADS", DEFAULT_THREADS))
 
 
 def _prepare_multiprocess_metrics(workers: int) -> None:
@@ -46,19 +54,17 @@ def run_server(config: Config, *, workers: int = 1, threads: int | None = None) 
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
-    threads = threads or int(os.environ.get("MAILBEACON_SERVER_THREADS", DEFAULT_THREADS))
+    if threads:
+        os.environ["MAILBEACON_SERVER_THREADS"] = str(threads)  # read again by serving_app() in each worker
     _prepare_multiprocess_metrics(workers)
     server = Granian(
         "mailbeacon.server:serving_app",
         factory=True,
         address=config.host,
         port=config.port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.ASGI,
         workers=max(1, workers),
-        blocking_threads=threads,
-        # No more requests inside Python than threads to run them: the rest wait in granian's (Rust) queue
-        # rather than as Python objects competing for the GIL.
-        backpressure=threads,
+        websockets=False,
         log_access=False,
         log_level=LogLevels(config.log_level.lower()) if config.log_level.lower() in ("debug", "info", "warning",
                                                                                       "error") else LogLevels.info,

@@ -54,9 +54,7 @@ class GroupCommitter:
         self._current = _Batch()
         self._thread: threading.Thread | None = None
         self._name = name
-        self.batches_written = 0
-        self.hits_written = 0
-        self.hits_spooled = 0
+        self._stats = _BatchStats()
         # A forked server worker inherits this object (its lock perhaps held, the parent's waiting hits) but not the
         # flusher thread: a fork hook gives the child a clean one, rather than an os.getpid() check on every hit.
         _register_fork_reset(self)
@@ -97,33 +95,154 @@ class GroupCommitter:
 
     def _flush(self, batch: _Batch) -> None:
         try:
-            for start in range(0, len(batch.hits), MAX_BATCH):
-                chunk = batch.hits[start:start + MAX_BATCH]
-                try:
-                    self._write_batch(chunk)
-                    self.hits_written += len(chunk)
-                except Exception as exc:  # Redis unreachable or refusing: the disk keeps the hits
-                    log.warning("hit hand-off failed (%s); spooling %d hits", exc.__class__.__name__, len(chunk))
-                    self._spool_or_log(chunk)
-                self.batches_written += 1
+            self._stats.write(self._write_batch, self._spool, batch.hits)
         finally:
             for done in batch.waiters:
                 done.release()
 
-    def _spool_or_log(self, chunk: list[dict]) -> None:
-        try:
-            self._spool.write(chunk)
-            self.hits_spooled += len(chunk)
-        except Exception:
-            # Disk full as well: nothing more can be done here, but say so loudly.
-            log.critical("could not spool %d hits: they are lost", len(chunk), exc_info=True)
+    @property
+    def batches_written(self) -> int:
+        return self._stats.batches
+
+    @property
+    def hits_written(self) -> int:
+        return self._stats.hits_written
+
+    @property
+    def hits_spooled(self) -> int:
+        return self._stats.hits_spooled
 
 
-_FORK_RESETS: "weakref.WeakSet[GroupCommitter]" = weakref.WeakSet()
+class _BatchStats:
+    """Writes a batch in chunks of MAX_BATCH, spooling what Redis refuses, and counts what went where."""
+
+    __slots__ = ("batches", "hits_written", "hits_spooled")
+
+    def __init__(self) -> None:
+        self.batches = self.hits_written = self.hits_spooled = 0
+
+    def write(self, write_batch: Callable[[list[dict]], None], spool: Spool, hits: list[dict]) -> None:
+        for start in range(0, len(hits), MAX_BATCH):
+            chunk = hits[start:start + MAX_BATCH]
+            try:
+                write_batch(chunk)
+                self.hits_written += len(chunk)
+            except Exception as exc:  # Redis unreachable or refusing: the disk keeps the hits
+                log.warning("hit hand-off failed (%s); spooling %d hits", exc.__class__.__name__, len(chunk))
+                try:
+                    spool.write(chunk)
+                    self.hits_spooled += len(chunk)
+                except Exception:
+                    # Disk full as well: nothing more can be done here, but say so loudly.
+                    log.critical("could not spool %d hits: they are lost", len(chunk), exc_info=True)
+            self.batches += 1
+
+
+class AsyncGroupCommitter:
+    """Group commit for the asyncio front (web/asgi.py): `await submit(hit)` returns once the hit's batch is
+    written (or spooled).
+
+    A waiting request is a future on the event loop rather than a parked thread: with a thread per waiting request,
+    dozens of threads fight over the GIL and the slowest answers wait several switch intervals (5 ms each). The
+    batch itself is written by one writer thread, so the loop keeps taking requests while Redis answers; whatever
+    arrives meanwhile is the next batch.
+    """
+
+    def __init__(self, write_batch: Callable[[list[dict]], None], spool: Spool) -> None:
+        self._write_batch = write_batch
+        self._spool = spool
+        self._stats = _BatchStats()
+        self._loop = None
+        self._executor = None
+        self._wake = None
+        self._hits: list[dict] = []
+        self._futures: list = []
+        self._task = None
+        _register_fork_reset(self)
+
+    def _reset_after_fork(self) -> None:
+        self._loop = self._executor = self._wake = self._task = None
+        self._hits, self._futures = [], []
+
+    def _bind(self, loop) -> None:
+        # Bound to the loop that first submits (a server worker has one); a new loop (a test's) starts afresh.
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="mailbeacon-hits-writer")
+        self._loop = loop
+        self._wake = asyncio.Event()
+        self._hits, self._futures = [], []
+        self._task = loop.create_task(self._run())
+        self._task.add_done_callback(self._flusher_ended)
+
+    def _flusher_ended(self, task) -> None:
+        # Only when the loop is closing or something unforeseen broke: no waiting request may hang on it.
+        if not task.cancelled() and task.exception() is not None:
+            log.error("hit flusher stopped", exc_info=task.exception())
+        _resolve(self._futures, False)
+
+    async def submit(self, hit: dict) -> bool:
+        """True when the hit was written before the answer goes out (False: the writer took too long)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop or self._task is None or self._task.done():
+            self._bind(loop)
+        future = loop.create_future()
+        self._hits.append(hit)
+        self._futures.append(future)
+        self._wake.set()
+        return await future
+
+    async def _run(self) -> None:
+        loop = self._loop
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            hits, futures = self._hits, self._futures
+            if not hits:
+                continue
+            self._hits, self._futures = [], []
+            # One timer per batch, not per request: a stuck writer must never hold an answer past the limit.
+            timer = loop.call_later(WAIT_FOR_BATCH_SECONDS, _resolve, futures, False)
+            try:
+                await loop.run_in_executor(self._executor, self._stats.write, self._write_batch, self._spool, hits)
+            except Exception:  # _BatchStats.write spools and logs; this is only the executor itself failing
+                log.exception("hit batch writer failed")
+            finally:
+                timer.cancel()
+                _resolve(futures, True)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
+    @property
+    def batches_written(self) -> int:
+        return self._stats.batches
+
+    @property
+    def hits_written(self) -> int:
+        return self._stats.hits_written
+
+    @property
+    def hits_spooled(self) -> int:
+        return self._stats.hits_spooled
+
+
+def _resolve(futures: list, written: bool) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(written)
+
+
+_FORK_RESETS: "weakref.WeakSet" = weakref.WeakSet()
 _pid = os.getpid()
 
 
-def _register_fork_reset(committer: GroupCommitter) -> None:
+def _register_fork_reset(committer) -> None:
     _FORK_RESETS.add(committer)
 
 

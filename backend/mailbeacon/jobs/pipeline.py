@@ -11,7 +11,7 @@ import threading
 import time
 
 from ..runtime import Runtime
-from .handoff import GroupCommitter, RedisBatchWriter, SpoolReplayer
+from .handoff import AsyncGroupCommitter, GroupCommitter, RedisBatchWriter, SpoolReplayer
 from .spool import Spool
 
 log = logging.getLogger(__name__)
@@ -29,10 +29,12 @@ class HitPipeline:
 
             context.use_runtime(rt)
             self.committer = GroupCommitter(self.spool.write, self.spool)
+            self.async_committer = AsyncGroupCommitter(self.spool.write, self.spool)
             self.replayer = SpoolReplayer(self.spool, self._process_locally, name="embedded-worker", max_attempts=10)
         else:
             writer = RedisBatchWriter(rt.hit_redis)
             self.committer = GroupCommitter(writer, self.spool)
+            self.async_committer = AsyncGroupCommitter(writer, self.spool)
             self.replayer = SpoolReplayer(self.spool, writer, interval=1.0, name="spool-replayer")
 
     @staticmethod
@@ -44,6 +46,13 @@ class HitPipeline:
     def submit(self, hit: dict) -> None:
         self.replayer.start()
         self.committer.submit(hit)
+        if self.embedded:
+            self.replayer.kick()
+
+    async def submit_async(self, hit: dict) -> None:
+        """submit() for the asyncio front: the request waits on the event loop, not in a thread of its own."""
+        self.replayer.start()
+        await self.async_committer.submit(hit)
         if self.embedded:
             self.replayer.kick()
 
@@ -77,3 +86,4 @@ class HitPipeline:
     def stop(self) -> None:
         self._stopping.set()
         self.replayer.stop()
+        self.async_committer.close()

@@ -106,7 +106,9 @@ def _install_request_logging(app: Flask) -> None:
 
     @app.teardown_request
     def _reset(_exc):
-        token = g.get("request_token")
+        # Popped, not read: a streamed answer (stream_with_context) tears its request down a second time when the
+        # stream closes, and a context token can be used only once.
+        token = g.pop("request_token", None)
         if token is not None:
             request_id_var.reset(token)
 

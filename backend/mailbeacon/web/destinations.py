@@ -70,6 +70,10 @@ class CachedLookup:
             if len(self._local) > LOCAL_MAX:
                 self._local.popitem(last=False)
 
+    def cached(self, message_id: int, link_index: int) -> str | None:
+        """The process cache alone: no I/O, so the asyncio front may ask it on its event loop."""
+        return self._local_get((message_id, link_index))
+
     def destination(self, message_id: int, link_index: int) -> str | None:
         key = (message_id, link_index)
         url = self._local_get(key)

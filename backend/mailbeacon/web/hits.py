@@ -35,9 +35,19 @@ PIXEL_HEADERS = [
 ]
 NOT_FOUND_PAGE = (b"<!doctype html><meta charset=utf-8><title>Link not found</title>"
                   b"<p>This link is not valid. It may have been mistyped or cut short.</p>")
-_NOT_FOUND_HEADERS = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(NOT_FOUND_PAGE))),
-                      ("Cache-Control", NO_STORE), ("X-Content-Type-Options", "nosniff"),
-                      ("Content-Security-Policy", "default-src 'none'")]
+NOT_FOUND_HEADERS = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(NOT_FOUND_PAGE))),
+                     ("Cache-Control", NO_STORE), ("X-Content-Type-Options", "nosniff"),
+                     ("Content-Security-Policy", "default-src 'none'")]
+HONEYPOT_HEADERS = [("Cache-Control", NO_STORE), ("Content-Length", "0")]
+
+# (status line, headers, body, hit or None): what a hit endpoint answers, however it is sent.
+Answer = tuple[str, list, bytes, "dict | None"]
+METHOD_NOT_ALLOWED: Answer = ("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")], b"", None)
+_UNAVAILABLE_BODY = b"Temporarily unavailable; please try again in a moment."
+UNAVAILABLE: Answer = ("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "5"),
+                                                   ("Cache-Control", NO_STORE),
+                                                   ("Content-Length", str(len(_UNAVAILABLE_BODY)))],
+                       _UNAVAILABLE_BODY, None)
 
 IP_CACHE_MAX = 4096
 
@@ -142,61 +152,75 @@ class HitApp:
             "headers": _interesting_headers(environ),
         }
 
-    def pixel(self, environ: dict, start_response: StartResponse, token: str) -> Iterable[bytes]:
+    # The answers are worked out apart from how they are sent, so that the WSGI path here and the asyncio front
+    # (web/asgi.py) give byte-identical responses: (status line, headers, body, the hit to record or None).
+
+    def pixel_answer(self, environ: dict, token: str) -> Answer:
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in ("GET", "HEAD"):
-            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])
-            return [b""]
+            return METHOD_NOT_ALLOWED
         claims = tokens.verify(token, keyring=self.keyring, purpose="open")
+        hit = None
         if claims is not None:
-            self._submit(self._hit(environ, "open", claims))
+            hit = self._hit(environ, "open", claims)
             self.metrics.count("open", "recorded")
         else:
             self.metrics.count("open", "bad_token")
-        start_response("200 OK", list(PIXEL_HEADERS))
-        return [b""] if method == "HEAD" else [PIXEL_GIF]
+        return "200 OK", PIXEL_HEADERS, b"" if method == "HEAD" else PIXEL_GIF, hit
 
-    def click(self, environ: dict, start_response: StartResponse, token: str) -> Iterable[bytes]:
+    def click_claims(self, environ: dict, token: str) -> tokens.TokenClaims | None:
+        """The claims of a genuine click token on a GET or HEAD, else None (answered by click_answer)."""
+        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+            return None
+        claims = tokens.verify(token, keyring=self.keyring, purpose="click")
+        return claims if claims is not None and claims.link_index is not None else None
+
+    def click_answer(self, environ: dict, claims: tokens.TokenClaims | None, destination: str | None) -> Answer:
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in ("GET", "HEAD"):
-            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])
-            return [b""]
-        claims = tokens.verify(token, keyring=self.keyring, purpose="click")
-        destination = None
-        if claims is not None and claims.link_index is not None:
-            try:
-                destination = self.lookup.destination(claims.message_id, claims.link_index)
-            except Exception:  # every store down: say so rather than guess a destination
-                log.exception("click destination lookup failed")
-                start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8"),
-                                                           ("Retry-After", "5"), ("Cache-Control", NO_STORE)])
-                return [b"Temporarily unavailable; please try again in a moment."]
-        if destination is None:
+            return METHOD_NOT_ALLOWED
+        if claims is None or destination is None:
             self.metrics.count("click", "not_found")
-            start_response("404 Not Found", list(_NOT_FOUND_HEADERS))
-            return [b""] if method == "HEAD" else [NOT_FOUND_PAGE]
+            return "404 Not Found", NOT_FOUND_HEADERS, b"" if method == "HEAD" else NOT_FOUND_PAGE, None
+        hit = self._hit(environ, "click", claims)
         if destination == "":
             # The hidden honeypot link has no destination: whatever follows it is a machine. Record the trap being
             # sprung and answer with nothing to follow.
-            assert claims is not None
-            self._submit(self._hit(environ, "click", claims))
             self.metrics.count("click", "honeypot")
-            start_response("204 No Content", [("Cache-Control", NO_STORE), ("Content-Length", "0")])
-            return [b""]
-        assert claims is not None
-        self._submit(self._hit(environ, "click", claims))
+            return "204 No Content", HONEYPOT_HEADERS, b"", hit
         self.metrics.count("click", "redirected")
         body = (b'<!doctype html><meta charset=utf-8><title>Redirecting</title><a href="'
                 + html.escape(destination).encode("utf-8") + b'">Continue</a>')
         # 302, never 301: a cached permanent redirect would skip the tracker on every later click.
-        start_response("302 Found", [
+        headers = [
             ("Location", location_header_value(destination)),
             ("Cache-Control", NO_STORE),
             ("Referrer-Policy", "no-referrer"),
             ("Content-Type", "text/html; charset=utf-8"),
             ("Content-Length", str(len(body))),
-        ])
-        return [b""] if method == "HEAD" else [body]
+        ]
+        return "302 Found", headers, b"" if method == "HEAD" else body, hit
+
+    def pixel(self, environ: dict, start_response: StartResponse, token: str) -> Iterable[bytes]:
+        return self._send(start_response, self.pixel_answer(environ, token))
+
+    def click(self, environ: dict, start_response: StartResponse, token: str) -> Iterable[bytes]:
+        claims = self.click_claims(environ, token)
+        destination = None
+        if claims is not None:
+            try:
+                destination = self.lookup.destination(claims.message_id, claims.link_index)
+            except Exception:  # every store down: say so rather than guess a destination
+                log.exception("click destination lookup failed")
+                return self._send(start_response, UNAVAILABLE)
+        return self._send(start_response, self.click_answer(environ, claims, destination))
+
+    def _send(self, start_response: StartResponse, answer: Answer) -> Iterable[bytes]:
+        status, headers, body, hit = answer
+        if hit is not None:
+            self._submit(hit)  # before the answer: a hit is handed on before its request is answered
+        start_response(status, list(headers))  # a copy: servers may add to the list they are given
+        return [body]
 
     def _submit(self, hit: dict) -> None:
         try:
