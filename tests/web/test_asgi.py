@@ -393,3 +393,56 @@ def test_lifespan_and_websocket_are_answered(app):
         return out
 
     assert asyncio.run(websocket())[0]["type"] == "websocket.close"
+
+
+# --- the loop's own Redis writer ---------------------------------------------------------------------------------
+
+def _job_fields(job) -> tuple:
+    return (job.func_name, job.args, job.description, job.timeout, job.result_ttl, job.failure_ttl,
+            job.retries_left, job.retry_intervals, job.origin)
+
+
+def test_the_loop_writes_the_same_rq_job_the_sync_path_writes(redis_url):
+    import redis
+    from rq import Queue
+
+    from mailbeacon.jobs import queues
+    from mailbeacon.jobs.handoff import AsyncRedisBatchWriter, RedisBatchWriter
+
+    client = redis.Redis.from_url(redis_url)
+    sync_writer = RedisBatchWriter(client)
+    batch = [{"uid": "u1", "type": "open", "message_id": 3}, {"uid": "u2", "type": "click", "message_id": 3}]
+    sync_writer(batch)
+    asyncio.run(AsyncRedisBatchWriter(sync_writer, redis_url)(batch))
+    queue = Queue(queues.HITS, connection=client, serializer=queues.SERIALIZER)
+    jobs = queue.get_jobs()
+    assert len(jobs) == 2 and jobs[0].id != jobs[1].id
+    assert _job_fields(jobs[0]) == _job_fields(jobs[1])
+    assert jobs[1].args == (batch,) and jobs[1].func_name == "mailbeacon.jobs.hits.process_hit_batch"
+    client.close()
+
+
+def test_when_redis_is_unreachable_the_loop_spools_and_stops_trying_for_a_moment(tmp_path):
+    import redis
+
+    from mailbeacon.jobs.handoff import AsyncRedisBatchWriter, RedisBatchWriter
+
+    closed = f"redis://127.0.0.1:{_closed_port()}/0"
+    sync_writer = RedisBatchWriter(redis.Redis.from_url(closed))
+    spool = Spool(tmp_path / "spool")
+    committer = AsyncGroupCommitter(AsyncRedisBatchWriter(sync_writer, closed), spool)
+
+    async def main():
+        return [await committer.submit({"n": n}) for n in range(3)]
+
+    assert asyncio.run(main()) == [True, True, True]
+    assert sorted(h["n"] for _p, batch in spool.claims() for h in batch) == [0, 1, 2]
+    assert not sync_writer.breaker.allow()  # shared with the replayer: it waits too
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the block ends: nothing listens there

@@ -129,13 +129,16 @@ class _BatchStats:
                 self.hits_written += len(chunk)
             except Exception as exc:  # Redis unreachable or refusing: the disk keeps the hits
                 log.warning("hit hand-off failed (%s); spooling %d hits", exc.__class__.__name__, len(chunk))
-                try:
-                    spool.write(chunk)
-                    self.hits_spooled += len(chunk)
-                except Exception:
-                    # Disk full as well: nothing more can be done here, but say so loudly.
-                    log.critical("could not spool %d hits: they are lost", len(chunk), exc_info=True)
+                self.spool(spool, chunk)
             self.batches += 1
+
+    def spool(self, spool: Spool, chunk: list[dict]) -> None:
+        try:
+            spool.write(chunk)
+            self.hits_spooled += len(chunk)
+        except Exception:
+            # Disk full as well: nothing more can be done here, but say so loudly.
+            log.critical("could not spool %d hits: they are lost", len(chunk), exc_info=True)
 
 
 class AsyncGroupCommitter:
@@ -208,12 +211,27 @@ class AsyncGroupCommitter:
             # One timer per batch, not per request: a stuck writer must never hold an answer past the limit.
             timer = loop.call_later(WAIT_FOR_BATCH_SECONDS, _resolve, futures, False)
             try:
-                await loop.run_in_executor(self._executor, self._stats.write, self._write_batch, self._spool, hits)
-            except Exception:  # _BatchStats.write spools and logs; this is only the executor itself failing
+                if getattr(self._write_batch, "is_async", False):
+                    await self._write_on_loop(loop, hits)
+                else:  # the embedded spool: a file write and fsync, in the writer thread
+                    await loop.run_in_executor(self._executor, self._stats.write, self._write_batch, self._spool,
+                                               hits)
+            except Exception:  # the writers spool and log; this is only the machinery itself failing
                 log.exception("hit batch writer failed")
             finally:
                 timer.cancel()
                 _resolve(futures, True)
+
+    async def _write_on_loop(self, loop, hits: list[dict]) -> None:
+        for start in range(0, len(hits), MAX_BATCH):
+            chunk = hits[start:start + MAX_BATCH]
+            try:
+                await self._write_batch(chunk)
+                self._stats.hits_written += len(chunk)
+            except Exception as exc:  # Redis unreachable or refusing: the disk keeps the hits (off the loop)
+                log.warning("hit hand-off failed (%s); spooling %d hits", exc.__class__.__name__, len(chunk))
+                await loop.run_in_executor(self._executor, self._stats.spool, self._spool, chunk)
+            self._stats.batches += 1
 
     def close(self) -> None:
         if self._executor is not None:
@@ -286,25 +304,78 @@ class RedisBatchWriter:
         self._retry = queues.HIT_RETRY
         self.breaker = breaker or CircuitBreaker()
 
+    def commands(self, batch: list[dict]) -> list:
+        """The Redis commands that enqueue `batch` as one RQ job, as RQ itself builds them, without sending them.
+
+        RQ writes everything through the pipeline it is given; a pipeline that is never executed records the
+        commands, so the asyncio front can send the very same ones on its own connection.
+        """
+        pipe = self._redis.pipeline(transaction=True)
+        try:
+            self._queue.enqueue_call(
+                "mailbeacon.jobs.hits.process_hit_batch",
+                args=(batch,),
+                job_id=f"hits-{uuid.uuid4().hex}",
+                # RQ's default description is repr() of the arguments: the whole batch a second time, built
+                # while every request in it waits, and stored beside the payload.
+                description=f"hit batch of {len(batch)}",
+                retry=self._retry,
+                result_ttl=0,
+                failure_ttl=30 * 24 * 3600,
+                timeout=300,
+                pipeline=pipe,
+            )
+            return list(pipe.command_stack)
+        finally:
+            pipe.reset()
+
     def __call__(self, batch: list[dict]) -> None:
         if not self.breaker.allow():
             raise ConnectionError("redis circuit open")
         try:
             with self._redis.pipeline(transaction=True) as pipe:
-                self._queue.enqueue_call(
-                    "mailbeacon.jobs.hits.process_hit_batch",
-                    args=(batch,),
-                    job_id=f"hits-{uuid.uuid4().hex}",
-                    # RQ's default description is repr() of the arguments: the whole batch a second time, built
-                    # while every request in it waits, and stored beside the payload.
-                    description=f"hit batch of {len(batch)}",
-                    retry=self._retry,
-                    result_ttl=0,
-                    failure_ttl=30 * 24 * 3600,
-                    timeout=300,
-                    pipeline=pipe,
-                )
+                for args, options in self.commands(batch):
+                    pipe.execute_command(*args, **options)
                 pipe.execute()
+        except Exception:
+            self.breaker.trip()
+            raise
+
+
+class AsyncRedisBatchWriter:
+    """RedisBatchWriter for the event loop: RQ builds the commands (a little CPU, on the loop) and redis.asyncio
+    sends them in one MULTI/EXEC round trip, so no thread has to take the GIL from the loop to write a batch."""
+
+    is_async = True
+
+    def __init__(self, sync_writer: RedisBatchWriter, redis_url: str, *, timeout: float = 0.25) -> None:
+        self._sync = sync_writer
+        self._url = redis_url
+        self._timeout = timeout
+        self.breaker = sync_writer.breaker  # one view of Redis's health for the loop and the replayer
+        self._client = None
+        self._loop = None
+
+    def _client_for(self, loop):
+        if self._client is None or self._loop is not loop:
+            import redis.asyncio
+
+            self._client = redis.asyncio.Redis.from_url(self._url, socket_timeout=self._timeout,
+                                                        socket_connect_timeout=self._timeout)
+            self._loop = loop
+        return self._client
+
+    async def __call__(self, batch: list[dict]) -> None:
+        import asyncio
+
+        if not self.breaker.allow():
+            raise ConnectionError("redis circuit open")
+        client = self._client_for(asyncio.get_running_loop())
+        try:
+            async with client.pipeline(transaction=True) as pipe:
+                for args, options in self._sync.commands(batch):
+                    pipe.execute_command(*args, **options)
+                await pipe.execute()
         except Exception:
             self.breaker.trip()
             raise

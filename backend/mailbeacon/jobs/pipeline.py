@@ -11,7 +11,7 @@ import threading
 import time
 
 from ..runtime import Runtime
-from .handoff import AsyncGroupCommitter, GroupCommitter, RedisBatchWriter, SpoolReplayer
+from .handoff import AsyncGroupCommitter, AsyncRedisBatchWriter, GroupCommitter, RedisBatchWriter, SpoolReplayer
 from .spool import Spool
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class HitPipeline:
         else:
             writer = RedisBatchWriter(rt.hit_redis)
             self.committer = GroupCommitter(writer, self.spool)
-            self.async_committer = AsyncGroupCommitter(writer, self.spool)
+            self.async_committer = AsyncGroupCommitter(AsyncRedisBatchWriter(writer, rt.config.redis_url), self.spool)
             self.replayer = SpoolReplayer(self.spool, writer, interval=1.0, name="spool-replayer")
 
     @staticmethod
