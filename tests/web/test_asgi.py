@@ -448,3 +448,19 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+
+def test_a_client_that_leaves_before_its_pixel_still_has_its_hit_recorded(app, rt):
+    front = front_for(app)
+
+    async def main():
+        async def receive():
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            raise OSError("connection reset by peer")
+
+        await front(http_scope("/o/" + tokens.sign("open", 12, keyring=rt.keyring)), receive, send)
+
+    asyncio.run(main())  # no exception escapes to the server
+    assert [h["message_id"] for h in front.recorder.hits] == [12]

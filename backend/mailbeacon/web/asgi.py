@@ -218,8 +218,12 @@ class AsgiFront:
             if hit is not None:
                 # Before the answer: a hit is handed on before its request is answered.
                 await self.pipeline.submit_async(hit)
-            await send({"type": "http.response.start", "status": int(status[:3]), "headers": _encoded(headers)})
-            await send({"type": "http.response.body", "body": body})
+            try:
+                await send({"type": "http.response.start", "status": int(status[:3]),
+                            "headers": _encoded(headers)})
+                await send({"type": "http.response.body", "body": body})
+            except Exception as exc:  # the client left before its answer: the hit is handed on all the same
+                log.debug("client gone before the hit's answer: %s", exc.__class__.__name__)
         finally:
             hits.metrics.observe("open" if kind == "o" else "click", time.perf_counter() - started)
 
