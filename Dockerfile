@@ -1,7 +1,7 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY backend ./backend
 COPY addin-manifest ./addin-manifest
 RUN pip install --no-cache-dir . && useradd --system --home /app mailbeacon && mkdir -p /var/lib/mailbeacon \

@@ -11,6 +11,7 @@ import pytest
 
 from mailbeacon.addin_manifest import SEND_HANDLER
 from mailbeacon.tracking.fingerprint import html_text, text_digest
+from mailbeacon.web.addin_files import EVENT_RUNTIME, web_files
 
 from ..conftest import service_missing
 
@@ -38,10 +39,12 @@ def node_or_skip() -> Path:
     return NODE
 
 
-def test_the_pure_modules_pass_their_node_tests():
+def test_the_pure_modules_and_the_assembled_event_runtime_pass_their_node_tests(tmp_path):
     node = node_or_skip()
+    bundle = tmp_path / "commands.js"
+    bundle.write_bytes(web_files()[EVENT_RUNTIME].body)  # what the backend serves, less its deployment line
     done = subprocess.run([str(node), "--test", str(HERE)], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "MB_SEND_HANDLER": SEND_HANDLER})
+                          env={**os.environ, "MB_SEND_HANDLER": SEND_HANDLER, "MB_EVENT_RUNTIME": str(bundle)})
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "# fail 0" in done.stdout
 

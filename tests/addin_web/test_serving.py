@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from mailbeacon.addin_manifest import MANIFEST_WEB_PATHS
+from mailbeacon.web.addin_bundle import EVENT_RUNTIME_PARTS, MissingModules, event_runtime
 from mailbeacon.web.addin_files import (EVENT_RUNTIME, OFFICE_JS_ORIGIN, content_security_policy, deployment_line,
                                         web_files)
 
@@ -23,20 +22,32 @@ def source_of(path: str) -> Path:
     return ASSETS / path.split("/", 1)[1] if path.startswith("assets/") else SRC / path
 
 
-def test_the_packaged_copy_is_what_the_sync_script_writes():
-    done = subprocess.run([sys.executable, str(REPO / "addin-manifest" / "tools" / "sync_web.py"), "--check"],
-                          capture_output=True, text=True, timeout=30)
-    assert done.returncode == 0, done.stderr
+def test_the_event_runtime_is_served_as_its_modules_one_after_another_unchanged(client):
+    served = client.get(f"/addin/{EVENT_RUNTIME}")
+    assert served.status_code == 200
+    modules = b"".join((SRC / part).read_bytes() for part in EVENT_RUNTIME_PARTS)
+    assert served.data == deployment_line("https://t.mailbeacon.test") + modules
+    assert served.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert not (SRC / EVENT_RUNTIME).exists(), "commands.js is assembled by the backend, not kept in the sources"
 
 
-@pytest.mark.parametrize("path", MANIFEST_WEB_PATHS + ("signed-in.html", "taskpane/taskpane.js", "lib/api.js"))
-def test_every_file_the_add_in_loads_is_served_byte_for_byte(client, path):
+def test_a_module_without_its_last_newline_cannot_run_into_the_next():
+    files = {part: b"// " + part.encode() for part in EVENT_RUNTIME_PARTS}
+    assert event_runtime(files).count(b"\n") == len(EVENT_RUNTIME_PARTS)
+
+
+def test_a_missing_module_is_named_rather_than_left_out_of_the_bundle():
+    files = {part: b";\n" for part in EVENT_RUNTIME_PARTS if part != "lib/api.js"}
+    with pytest.raises(MissingModules, match="lib/api.js"):
+        event_runtime(files)
+
+
+@pytest.mark.parametrize("path", [p for p in MANIFEST_WEB_PATHS if p != EVENT_RUNTIME] +
+                         ["signed-in.html", "taskpane/taskpane.js", "lib/api.js"])
+def test_every_other_file_the_add_in_loads_is_served_byte_for_byte_from_the_sources(client, path):
     response = client.get(f"/addin/{path}")
     assert response.status_code == 200
-    expected = source_of(path).read_bytes()
-    if path == EVENT_RUNTIME:
-        expected = deployment_line("https://t.mailbeacon.test") + expected
-    assert response.data == expected
+    assert response.data == source_of(path).read_bytes()
     expected = {".png": "image/png", ".html": "text/html; charset=utf-8",
                 ".js": "text/javascript; charset=utf-8"}[Path(path).suffix]
     assert response.headers["Content-Type"] == expected

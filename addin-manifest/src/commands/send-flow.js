@@ -1,8 +1,8 @@
 /* mailbeacon add-in: the OnMessageSend handler (Smart Alerts, soft block).
  *
- * DOM-free: classic Outlook on Windows runs this in a JavaScript-only runtime. It is bundled into
- * commands/commands.js with the lib/ modules it uses (tools/sync_web.py), and registered below by the name the
- * manifest gives (addin_manifest.SEND_HANDLER).
+ * DOM-free: classic Outlook on Windows runs this in a JavaScript-only runtime. The backend serves it as the last
+ * part of commands/commands.js, after the lib/ modules it uses (backend/mailbeacon/web/addin_bundle.py), and it
+ * registers itself below by the name the manifest gives (addin_manifest.SEND_HANDLER).
  *
  * Two ways to track, one promise kept: every path ends in exactly one event.completed(...), and a message is
  * never sent half-rewritten.

@@ -1,9 +1,11 @@
 """/addin/… (the Outlook add-in's web files: task pane, event runtime, sign-in landing page, icons) and the origin's
 list of add-in event runtimes.
 
-The files come from the package (`mailbeacon/data/addin/web/`, a copy of `addin-manifest/src/` and
-`addin-manifest/assets/` written by `addin-manifest/tools/sync_web.py`; a test fails while the copy is stale), so
-an installed wheel serves exactly what the repository holds and `mailbeacon serve` needs no checkout.
+The files are `addin-manifest/src/` and `addin-manifest/assets/`, kept once, in the checkout. An installed wheel has
+no checkout beside it, so the wheel's build copies both folders into the package (`mailbeacon/data/addin/`, see
+setup.py) and they are read from there when present: `mailbeacon serve` serves the same files from a wheel as from
+an editable checkout. commands/commands.js is not among them: it is assembled from the modules it carries
+(web/addin_bundle.py) when the index is built.
 
 Safety by construction: the files are read once into an index keyed by their relative path, and a request is
 answered only when its path is a key of that index. The path is never joined onto a directory, so no spelling of
@@ -28,14 +30,20 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, request
 from werkzeug.exceptions import NotFound
 
+from .addin_bundle import EVENT_RUNTIME, event_runtime
+
 bp = Blueprint("addin_files", __name__)
 
-WEB_ROOT = ("data", "addin", "web")
+PACKAGED_ADDIN = ("data", "addin")  # where the wheel's build puts src/ and assets/
+CHECKOUT_ADDIN = Path(__file__).resolve().parents[3] / "addin-manifest"
+# Served path prefix -> folder under the add-in's root: the icons are served under assets/, next to src/'s files.
+SERVED_FOLDERS = (("", "src"), ("assets/", "assets"))
 OFFICE_JS_ORIGIN = "https://appsforoffice.microsoft.com"
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -47,7 +55,6 @@ CONTENT_TYPES = {
 }
 REVALIDATE = "no-cache"
 ICON_CACHE = "public, max-age=86400"
-EVENT_RUNTIME = "commands/commands.js"
 ALLOWED_LIST_PATH = "/.well-known/microsoft-officeaddins-allowed.json"
 # The dialog's landing page is opened with a one-time sign-in code in its query string: never keep a copy.
 NO_STORE_PAGES = frozenset({"signed-in.html"})
@@ -90,19 +97,31 @@ def _walk(folder: Traversable, prefix: str, depth: int, found: dict[str, WebFile
         content_type = CONTENT_TYPES.get(_suffix(entry.name))
         if content_type is None:
             continue
-        body = entry.read_bytes()
-        found[relative] = WebFile(body=body, content_type=content_type,
-                                  etag=hashlib.sha256(body).hexdigest()[:32],
-                                  cache_control=_cache_control(relative, content_type))
+        found[relative] = _web_file(relative, entry.read_bytes(), content_type)
+
+
+def _web_file(relative: str, body: bytes, content_type: str) -> WebFile:
+    return WebFile(body=body, content_type=content_type, etag=hashlib.sha256(body).hexdigest()[:32],
+                   cache_control=_cache_control(relative, content_type))
+
+
+def addin_root() -> Traversable:
+    """The folder holding the add-in's src/ and assets/: the wheel's copy when installed, else the checkout's."""
+    packaged = resources.files("mailbeacon").joinpath(*PACKAGED_ADDIN)
+    return packaged if packaged.joinpath("src").is_dir() else CHECKOUT_ADDIN
 
 
 @cache
 def web_files() -> dict[str, WebFile]:
-    """Every servable file of the add-in, by its path under /addin/ (read once per process)."""
-    root = resources.files("mailbeacon").joinpath(*WEB_ROOT)
+    """Every servable file of the add-in, by its path under /addin/, the event runtime assembled (once per process)."""
+    root = addin_root()
     found: dict[str, WebFile] = {}
-    if root.is_dir():
-        _walk(root, "", 0, found)
+    for prefix, folder in SERVED_FOLDERS:
+        if root.joinpath(folder).is_dir():
+            _walk(root.joinpath(folder), prefix, 0, found)
+    if found:
+        bundle = event_runtime({name: file.body for name, file in found.items()})
+        found[EVENT_RUNTIME] = _web_file(EVENT_RUNTIME, bundle, CONTENT_TYPES[".js"])
     return found
 
 
@@ -142,9 +161,7 @@ def deployment_line(public_url: str) -> bytes:
 @cache
 def _event_runtime(public_url: str) -> WebFile:
     plain = web_files()[EVENT_RUNTIME]
-    body = deployment_line(public_url) + plain.body
-    return WebFile(body=body, content_type=plain.content_type, etag=hashlib.sha256(body).hexdigest()[:32],
-                   cache_control=plain.cache_control)
+    return _web_file(EVENT_RUNTIME, deployment_line(public_url) + plain.body, plain.content_type)
 
 
 @bp.get(ALLOWED_LIST_PATH)

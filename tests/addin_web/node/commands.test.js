@@ -3,12 +3,18 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
-const path = require("node:path");
 const vm = require("node:vm");
-const { SRC } = require("./load");
 
 // pytest passes addin_manifest.SEND_HANDLER, so the name is checked against the manifest's.
 const HANDLER = process.env.MB_SEND_HANDLER || "onMessageSendHandler";
+// commands.js is assembled by the backend (web/addin_bundle.py), so there is no file of it in the sources:
+// tests/addin_web/test_node_units.py writes the backend's bundle out and names it here.
+const BUNDLE = process.env.MB_EVENT_RUNTIME;
+
+function bundle() {
+  assert.ok(BUNDLE, "MB_EVENT_RUNTIME is unset: run these through pytest tests/addin_web/test_node_units.py");
+  return fs.readFileSync(BUNDLE, "utf8");
+}
 
 test("commands.js registers the send handler by the manifest's name with nothing but Office around it", () => {
   const associated = {};
@@ -17,8 +23,7 @@ test("commands.js registers the send handler by the manifest's name with nothing
     setTimeout, clearTimeout, Promise, Intl, TextEncoder, console,
   };
   sandbox.globalThis = sandbox;
-  vm.runInNewContext(fs.readFileSync(path.join(SRC, "commands", "commands.js"), "utf8"), sandbox,
-    { filename: "commands.js" });
+  vm.runInNewContext(bundle(), sandbox, { filename: "commands.js" });
   assert.deepEqual(Object.keys(associated), [HANDLER]);
   assert.equal(typeof associated[HANDLER], "function");
   assert.equal(sandbox.window, undefined);
@@ -39,7 +44,7 @@ test("the handler completes exactly once, and lets a message through when the it
     setTimeout, clearTimeout, Promise, Intl, TextEncoder,
   };
   sandbox.globalThis = sandbox;
-  vm.runInNewContext(fs.readFileSync(path.join(SRC, "commands", "commands.js"), "utf8"), sandbox);
+  vm.runInNewContext(bundle(), sandbox);
   await sandbox.mailbeacon.sendFlow.onMessageSend({ completed: (options) => completions.push(options) });
   assert.deepEqual(JSON.parse(JSON.stringify(completions)), [{ allowEvent: true }]); // objects of another realm
 });
@@ -47,8 +52,7 @@ test("the handler completes exactly once, and lets a message through when the it
 test("served with the backend's line in front, the handler's API calls go to absolute URLs", () => {
   const sandbox = { Office: { actions: { associate: () => {} } }, setTimeout, clearTimeout, Promise, Intl, TextEncoder };
   sandbox.globalThis = sandbox;
-  const served = 'globalThis.MAILBEACON_PUBLIC_URL = "https://t.example.com/mb";\n' +
-    fs.readFileSync(path.join(SRC, "commands", "commands.js"), "utf8");
+  const served = 'globalThis.MAILBEACON_PUBLIC_URL = "https://t.example.com/mb";\n' + bundle();
   vm.runInNewContext(served, sandbox);
   assert.equal(sandbox.location, undefined);
   assert.equal(sandbox.mailbeacon.api.defaultBase(), "https://t.example.com/mb");
