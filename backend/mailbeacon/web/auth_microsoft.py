@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from ..services.api_tokens import AuthError, issue_token
 from ..services.client_redirects import ADDIN
 from ..services.microsoft_signin import InteractionRequired, MicrosoftSignIn
-from .auth import _error_page
+from .auth_responses import back_to_client, client_start, error_page, token_response
 from .errors import ApiError
 
 bp = Blueprint("auth_microsoft", __name__)
@@ -28,17 +28,12 @@ def _rt():
 @bp.get("/auth/microsoft/start")
 def microsoft_start():
     rt = _rt()
-    args = request.args
     try:
         signin = MicrosoftSignIn(rt)
         with rt.db.transaction() as session:
-            url = signin.start(session, client_redirect_uri=args.get("redirect_uri", ""),
-                               client_state=args.get("state", ""), code_challenge=args.get("code_challenge", ""),
-                               code_challenge_method=args.get("code_challenge_method", "S256"),
-                               login_hint=args.get("login_hint"), prompt=args.get("prompt"))
+            url = signin.start(session, **client_start(request.args), prompt=request.args.get("prompt"))
     except AuthError as exc:
-        # Nothing is redirected anywhere on a bad request: the redirect URI itself may be the attack.
-        return _error_page(400 if exc.code != "unavailable" else 503, "Sign-in could not start", exc.message)
+        return error_page(400 if exc.code != "unavailable" else 503, "Sign-in could not start", exc.message)
     response = current_app.response_class(status=302)
     response.headers["Location"] = url
     response.headers["Cache-Control"] = "no-store"
@@ -55,13 +50,8 @@ def microsoft_callback():
         with rt.db.transaction() as session:
             target = signin.finish(session, params=params)
     except AuthError as exc:
-        return _error_page(400, "Sign-in failed", exc.message)
-    # Location set on the response object: target is the add-in's allow-listed page plus our own parameters.
-    response = current_app.response_class(status=303)  # 303: the browser follows a form post with a GET
-    response.headers["Location"] = target
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+        return error_page(400, "Sign-in failed", exc.message)
+    return back_to_client(target, status=303)  # 303: the browser follows a form post with a GET
 
 
 @bp.post("/auth/microsoft/sso")
@@ -78,9 +68,6 @@ def microsoft_sso():
             user = signin.single_sign_on(session, sso_token=body["sso_token"])
             issued = issue_token(session, user, client=ADDIN, name=str(name)[:100] if isinstance(name, str) else "",
                                  days=rt.config.api_token_days)
-            payload = {"access_token": issued.token, "token_type": "Bearer",
-                       "expires_at": issued.row.expires_at.isoformat(), "token_id": issued.row.id,
-                       "user": {"email": user.email, "name": user.display_name}}
     except InteractionRequired as exc:
         response = jsonify({"error": {"code": exc.code, "message": exc.message, "claims": exc.claims}})
         response.status_code = 403
@@ -88,6 +75,4 @@ def microsoft_sso():
         return response
     except AuthError as exc:
         raise ApiError(_SSO_STATUS.get(exc.code, 400), exc.code, exc.message) from None
-    response = jsonify(payload)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return token_response(issued, user)
