@@ -10,7 +10,7 @@ import pytest
 from mailbeacon.demo.compose import (Compose, ComposeError, body_html, build_draft, outlook_seen_fingerprint,
                                      parse_recipients, seen_fingerprint)
 from mailbeacon.services.outlook_body import OutlookBody, wrap
-from mailbeacon.services.send_gmail import compare_with_screen
+from mailbeacon.services.send_attempts import compare_with_screen
 
 
 def test_typed_urls_become_links_and_the_sentence_keeps_its_punctuation():

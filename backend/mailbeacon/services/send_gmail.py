@@ -12,59 +12,25 @@ Rules the code keeps, in order of importance:
 from __future__ import annotations
 
 import base64
-import email.utils
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 
-from ..jobs.runner import SEND_RETRY_INTERVALS, RetryLater
+from ..jobs.runner import RetryLater
 from ..providers.base import (Draft, GrantRevoked, MailProvider, NotFound, PermanentProviderError, ProviderError,
                               SentMessage, TransientProviderError)
 from ..runtime import Runtime
-from ..storage.models import MailAccount, TrackedMessage, User
-from ..tracking.envelope import MalformedMessage, read_envelope
-from ..tracking.fingerprint import draft_text_digest
-from .prepare import RefusedMessage, mark_sent, prepare_tracked_message
-from .send_events import publish_send_event
+from ..storage.models import TrackedMessage, User
+from ..tracking.envelope import read_envelope
+from .prepare import RefusedMessage, prepare_tracked_message
+from .send_attempts import (MAX_ATTEMPTS, SendFailed, Unsent, begin_attempt, cache_link_destinations,
+                            compare_with_screen, disconnect_account, record_failed, record_sent)
 
 log = logging.getLogger(__name__)
 
 STALE_WAITS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)  # ~12 s in all: Gmail's autosave lands within a few seconds
-MAX_ATTEMPTS = 1 + len(SEND_RETRY_INTERVALS)
-
-
-@dataclass
-class Mismatch:
-    field: str
-    detail: str
-
-
-def _addresses(values) -> set[str]:
-    out = set()
-    for value in values or []:
-        for _name, addr in email.utils.getaddresses([str(value)]):
-            if addr:
-                out.add(addr.strip().lower())
-    return out
-
-
-def compare_with_screen(raw: bytes, seen: dict) -> Mismatch | None:
-    """None when the draft is the one the client showed; else what differs (names no content)."""
-    try:
-        env = read_envelope(raw)
-    except MalformedMessage as exc:
-        return Mismatch("mime", getattr(exc, "reason", str(exc)))
-    for field, got in (("to", env.to), ("cc", env.cc), ("bcc", env.bcc)):
-        if field in seen and _addresses(seen.get(field)) != _addresses(got):
-            return Mismatch(field, f"the draft's {field.upper()} recipients differ from the screen")
-    if "subject" in seen and " ".join((seen.get("subject") or "").split()) != " ".join(env.subject.split()):
-        return Mismatch("subject", "the draft's subject differs from the screen")
-    wanted = seen.get("text_sha256")
-    if wanted and draft_text_digest(raw) != wanted.lower():
-        return Mismatch("text", "the draft's text differs from the screen")
-    return None
 
 
 def _ensure_message_id(raw: bytes, message: TrackedMessage, rt: Runtime) -> tuple[bytes, str]:
@@ -78,44 +44,30 @@ def _ensure_message_id(raw: bytes, message: TrackedMessage, rt: Runtime) -> tupl
     return f"Message-ID: {value}".encode("ascii") + newline + raw, value
 
 
-class SendFailed(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
 def send_tracked_gmail(rt: Runtime, message_id: int, *, provider_for, sleep=time.sleep) -> str:
     """Run (or re-run) the send of one message. Returns the final status; raises RetryLater to be run again."""
-    with rt.db.transaction() as session:
-        message = session.get(TrackedMessage, message_id)
-        if message is None or message.status in ("sent", "failed"):
-            return message.status if message is not None else "missing"
-        attempts = int((message.client_seen or {}).get("attempts", 0)) + 1
-        message.client_seen = {**(message.client_seen or {}), "attempts": attempts}
-        message.status = "sending"
-        account = session.get(MailAccount, message.account_id) if message.account_id else None
-        connected = account is not None and account.status == "connected" and bool(account.encrypted_secret)
-    if not connected:
-        # Outside the transaction above: _fail writes in its own, and SQLite would wait on our own lock.
+    attempt = begin_attempt(rt, message_id)
+    if isinstance(attempt, str):
+        return attempt
+    if attempt.account is None:
         return _fail(rt, message_id, "account_disconnected",
                      "Your Google account is not connected; reconnect it and send again.")
+    provider: MailProvider | None = None
     try:
-        provider: MailProvider = provider_for(rt, account)
+        provider = provider_for(rt, attempt.account)
         return _attempt(rt, message_id, provider, sleep=sleep)
     except GrantRevoked as exc:
-        with rt.db.transaction() as session:
-            acc = session.get(MailAccount, account.id)
-            acc.status, acc.status_reason = "disconnected", exc.message
+        disconnect_account(rt, attempt.account.id, exc.message)
         return _fail(rt, message_id, "reconnect", exc.message)
     except SendFailed as exc:
-        return _fail(rt, message_id, exc.code, exc.message, provider=locals().get("provider"))
+        return _fail(rt, message_id, exc.code, exc.message, provider=provider)
     except (TransientProviderError, RetryLater) as exc:
-        if attempts >= MAX_ATTEMPTS:
+        if attempt.number >= MAX_ATTEMPTS:
             return _fail(rt, message_id, "gave_up", f"Gmail kept failing ({exc}); the draft was not sent.",
-                         provider=locals().get("provider"))
+                         provider=provider)
         raise RetryLater(str(exc), after=getattr(exc, "retry_after", None)) from exc
     except PermanentProviderError as exc:
-        return _fail(rt, message_id, "gmail_refused", exc.message, provider=locals().get("provider"))
+        return _fail(rt, message_id, "gmail_refused", exc.message, provider=provider)
 
 
 def _attempt(rt: Runtime, message_id: int, provider: MailProvider, *, sleep) -> str:
@@ -187,53 +139,37 @@ def _track(rt: Runtime, message_id: int, draft: Draft) -> bytes:
         message.stashed_original = rt.secrets.encrypt(base64.b64encode(draft.raw).decode("ascii"))
         message.provider_thread_id = draft.thread_id or message.provider_thread_id
         message.tracked_digest = hashlib.sha256(raw).hexdigest()
-    from ..web.destinations import cache_destinations
-    from ..storage.messages import link_destinations
-
-    with rt.db.session() as session:
-        cache_destinations(rt.redis, message_id, link_destinations(session, message_id))
+    cache_link_destinations(rt, message_id)
     return raw
 
 
 def _sent(rt: Runtime, message_id: int, sent: SentMessage) -> str:
-    with rt.db.transaction() as session:
-        message = session.get(TrackedMessage, message_id)
-        when = (datetime.fromtimestamp(sent.internal_date_ms / 1000, tz=timezone.utc) if sent.internal_date_ms
-                else datetime.now(timezone.utc))
-        mark_sent(message, sent_at=when, provider_message_id=sent.message_id or None,
-                  provider_thread_id=sent.thread_id)
-        message.status_detail = None
-        message.stashed_original = None
-        user_id, public_id, thread_id = message.user_id, message.public_id, message.provider_thread_id
-    publish_send_event(rt, user_id, {"event": "message.sent", "message_id": public_id, "thread_id": thread_id})
-    return "sent"
+    when = (datetime.fromtimestamp(sent.internal_date_ms / 1000, tz=timezone.utc) if sent.internal_date_ms
+            else datetime.now(timezone.utc))
+    return record_sent(rt, message_id, sent_at=when, provider_message_id=sent.message_id or None,
+                       provider_thread_id=sent.thread_id)
 
 
 def _fail(rt: Runtime, message_id: int, code: str, detail: str, *, provider: MailProvider | None = None) -> str:
     """Mark the send failed and put the draft back the way the user wrote it, if we had changed it."""
-    with rt.db.transaction() as session:
-        message = session.get(TrackedMessage, message_id)
-        message.status, message.status_detail = "failed", f"{code}: {detail}"
-        draft_id, digest, stash = message.provider_draft_id, message.tracked_digest, message.stashed_original
-        message.stashed_original = None
-        user_id, public_id = message.user_id, message.public_id
-    if provider is not None and digest and draft_id and stash:
-        _restore_draft(provider, draft_id, digest, base64.b64decode(rt.secrets.decrypt(stash)))
-    publish_send_event(rt, user_id, {"event": "message.failed", "message_id": public_id, "code": code,
-                                     "message": detail})
+    restore = partial(_restore_draft, rt, provider) if provider is not None else None
+    status = record_failed(rt, message_id, code, detail, restore=restore)
     log.warning("send failed", extra={"code": code})
-    return "failed"
+    return status
 
 
-def _restore_draft(provider: MailProvider, draft_id: str, digest: str, original: bytes) -> None:
+def _restore_draft(rt: Runtime, provider: MailProvider, unsent: Unsent) -> None:
+    if not (unsent.draft_id and unsent.tracked_digest):
+        return
+    original = base64.b64decode(rt.secrets.decrypt(unsent.stashed_original))
     try:
-        draft = provider.fetch_draft(draft_id=draft_id)
+        draft = provider.fetch_draft(draft_id=unsent.draft_id)
     except ProviderError:
         return
-    if hashlib.sha256(draft.raw).hexdigest() != digest:
+    if hashlib.sha256(draft.raw).hexdigest() != unsent.tracked_digest:
         return  # the user has changed it since: theirs wins
     try:
-        provider.replace_draft(draft_id=draft_id, raw=original, thread_id=draft.thread_id)
+        provider.replace_draft(draft_id=unsent.draft_id, raw=original, thread_id=draft.thread_id)
     except ProviderError:
         log.warning("could not restore the draft after a failed send")
 

@@ -1,6 +1,7 @@
 """send_tracked_graph: the Outlook draft the add-in saved, tracked and sent through Microsoft Graph — once.
 
-The rules are Gmail's (services/send_gmail.py), met with Graph's means:
+The rules are Gmail's (services/send_gmail.py), met with Graph's means, with the bookkeeping both keep in
+services/send_attempts.py:
 - never send a draft that isn't the one on screen: recipients, subject and text digest must match what the add-in
   saw (compare_with_screen), refetching a bounded number of times while they don't;
 - a draft Graph can't see yet (404 right after saving: it hasn't synced) is waited for, bounded, then retried
@@ -19,18 +20,18 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import partial
 from typing import TypeVar
 
-from ..jobs.runner import SEND_RETRY_INTERVALS, RetryLater
+from ..jobs.runner import RetryLater
 from ..providers.base import GrantRevoked, NotFound, PermanentProviderError, ProviderError, TransientProviderError
 from ..providers.graph import GraphMessage, GraphProvider
 from ..runtime import Runtime
-from ..storage.messages import link_destinations
-from ..storage.models import MailAccount, TrackedMessage, User
+from ..storage.models import TrackedMessage, User
 from .outlook_body import OutlookBody, carries_own_tracking, track_outlook_body, wrap
-from .prepare import RefusedMessage, mark_sent
-from .send_events import publish_send_event
-from .send_gmail import SendFailed, compare_with_screen
+from .prepare import RefusedMessage
+from .send_attempts import (MAX_ATTEMPTS, SendFailed, Unsent, begin_attempt, cache_link_destinations,
+                            compare_with_screen, disconnect_account, record_failed, record_sent)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,6 @@ STALE_WAITS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 SETTLE_WAITS = (2.0, 4.0, 8.0, 15.0, 30.0, 60.0)  # after a send with no answer: did it go out?
 RETRY_AFTER_BUDGET = 60.0  # seconds of Retry-After one attempt waits out before handing back to the job runner
 BACKOFF = (1.0, 2.0)  # for a transient failure that names no Retry-After, on requests safe to repeat
-MAX_ATTEMPTS = 1 + len(SEND_RETRY_INTERVALS)
 T = TypeVar("T")
 
 
@@ -78,31 +78,23 @@ def _update(rt: Runtime, message_id: int, **seen_changes) -> None:
 
 def send_tracked_graph(rt: Runtime, message_id: int, *, provider_for, sleep=time.sleep) -> str:
     """Run (or re-run) the send of one message. Returns the final status; raises RetryLater to be run again."""
-    with rt.db.transaction() as session:
-        message = session.get(TrackedMessage, message_id)
-        if message is None or message.status in ("sent", "failed"):
-            return message.status if message is not None else "missing"
-        attempts = int((message.client_seen or {}).get("attempts", 0)) + 1
-        message.client_seen = {**(message.client_seen or {}), "attempts": attempts}
-        message.status = "sending"
-        account = session.get(MailAccount, message.account_id) if message.account_id else None
-        usable = account is not None and account.status == "connected" and bool(account.encrypted_secret)
-    if not usable:  # failed outside the transaction above: _fail writes in its own
+    attempt = begin_attempt(rt, message_id)
+    if isinstance(attempt, str):
+        return attempt
+    if attempt.account is None:
         return _fail(rt, message_id, "account_disconnected",
                      "Your Microsoft account is not connected; sign in again and send again.")
     provider: GraphProvider | None = None
     try:
-        provider = provider_for(rt, account)
+        provider = provider_for(rt, attempt.account)
         return _attempt(rt, message_id, provider, sleep=sleep)
     except GrantRevoked as exc:
-        with rt.db.transaction() as session:
-            acc = session.get(MailAccount, account.id)
-            acc.status, acc.status_reason = "disconnected", exc.message[:255]
+        disconnect_account(rt, attempt.account.id, exc.message)
         return _fail(rt, message_id, "reconnect", exc.message)
     except SendFailed as exc:
         return _fail(rt, message_id, exc.code, exc.message, provider=provider)
     except (TransientProviderError, RetryLater) as exc:
-        if attempts >= MAX_ATTEMPTS:
+        if attempt.number >= MAX_ATTEMPTS:
             code = "draft_missing" if isinstance(exc, _NotSynced) else "gave_up"
             detail = ("Outlook's draft never reached the server, so it could not be sent from there; nothing was "
                       "sent." if code == "draft_missing" else f"Outlook kept failing ({exc}); nothing was sent.")
@@ -237,45 +229,31 @@ def _track(rt: Runtime, message_id: int, draft: GraphMessage) -> OutlookBody:
                                                                   "content": original.content}))
         message.tracked_digest = hashlib.sha256(tracked.content.encode("utf-8", "surrogatepass")).hexdigest()
         message.provider_thread_id = draft.conversation_id or message.provider_thread_id
-    from ..web.destinations import cache_destinations
-
-    with rt.db.session() as session:
-        cache_destinations(rt.redis, message_id, link_destinations(session, message_id))
+    cache_link_destinations(rt, message_id)
     return tracked
 
 
 def _sent(rt: Runtime, message_id: int, sent: GraphMessage | None) -> str:
-    with rt.db.transaction() as session:
-        message = session.get(TrackedMessage, message_id)
-        mark_sent(message, sent_at=(sent.sent_at if sent and sent.sent_at else datetime.now(timezone.utc)),
-                  provider_message_id=sent.id if sent else None,
-                  provider_thread_id=sent.conversation_id if sent else None)
-        if sent is not None and sent.internet_message_id:
-            message.internet_message_id = sent.internet_message_id
-        message.status_detail = None
-        message.stashed_original = None
-        user_id, public_id, thread_id = message.user_id, message.public_id, message.provider_thread_id
-    publish_send_event(rt, user_id, {"event": "message.sent", "message_id": public_id, "thread_id": thread_id})
-    return "sent"
+    return record_sent(rt, message_id,
+                       sent_at=sent.sent_at if sent and sent.sent_at else datetime.now(timezone.utc),
+                       provider_message_id=sent.id if sent else None,
+                       provider_thread_id=sent.conversation_id if sent else None,
+                       internet_message_id=sent.internet_message_id if sent else None)
 
 
 def _fail(rt: Runtime, message_id: int, code: str, detail: str, *, provider: GraphProvider | None = None) -> str:
     """Mark the send failed and put the draft back the way the user wrote it, if we had changed it."""
-    with rt.db.transaction() as session:
-        message = session.get(TrackedMessage, message_id)
-        message.status, message.status_detail = "failed", f"{code}: {detail}"
-        immutable_id, stash = message.provider_message_id, message.stashed_original
-        message.stashed_original = None
-        user_id, public_id = message.user_id, message.public_id
-    if provider is not None and immutable_id and stash:
-        _restore_draft(rt, provider, message_id, immutable_id, json.loads(rt.secrets.decrypt(stash)))
-    publish_send_event(rt, user_id, {"event": "message.failed", "message_id": public_id, "code": code,
-                                     "message": detail})
+    restore = partial(_restore_draft, rt, provider, message_id) if provider is not None else None
+    status = record_failed(rt, message_id, code, detail, restore=restore)
     log.warning("outlook send failed", extra={"code": code})
-    return "failed"
+    return status
 
 
-def _restore_draft(rt: Runtime, provider: GraphProvider, message_id: int, immutable_id: str, original: dict) -> None:
+def _restore_draft(rt: Runtime, provider: GraphProvider, message_id: int, unsent: Unsent) -> None:
+    immutable_id = unsent.provider_message_id
+    if not immutable_id:
+        return
+    original = json.loads(rt.secrets.decrypt(unsent.stashed_original))
     try:
         draft = provider.get_message(message_id=immutable_id)
     except ProviderError:
