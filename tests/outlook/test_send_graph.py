@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from mailbeacon.jobs.runner import RetryLater
-from mailbeacon.services import send_graph
+from mailbeacon.services import send_attempts, send_graph
 from mailbeacon.services.microsoft_tokens import graph_provider_for
 from mailbeacon.services.send_graph import send_tracked_graph
 from mailbeacon.storage.models import DoNotTrack, Link, MailAccount, TrackedMessage, User
@@ -118,7 +118,7 @@ def test_a_draft_that_never_syncs_fails_after_the_retries_and_nothing_is_sent(si
 
     status, retries = run_until_done(rt, queue(rt, draft.rest_id, seen_for()))
 
-    assert status == "failed" and retries == send_graph.MAX_ATTEMPTS - 1
+    assert status == "failed" and retries == send_attempts.MAX_ATTEMPTS - 1
     assert stored(rt).status_detail.startswith("draft_missing")
     assert ms.state.sent_messages(WORK) == []
 

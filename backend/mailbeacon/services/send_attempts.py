@@ -2,6 +2,8 @@
 
 - Every run of a send job is counted before it does anything (`client_seen["attempts"]`), so a run knows when it is
   the last one; a message already sent or failed is never attempted again, which makes running a job twice safe.
+- A run ends the same way for both providers (`run_send`): sent, failed for a stated reason, or handed back to the
+  job runner to try again while attempts remain.
 - Only the draft on screen is sent: `compare_with_screen` says what differs between a fetched draft and what the
   client saw, naming no content.
 - A send ends once, either way: sent (the stashed original dropped, the sender told) or failed (the draft put back
@@ -14,8 +16,10 @@ import email.utils
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from ..jobs.runner import SEND_RETRY_INTERVALS
+from ..jobs.runner import SEND_RETRY_INTERVALS, RetryLater
+from ..providers.base import GrantRevoked, PermanentProviderError, TransientProviderError
 from ..runtime import Runtime
 from ..storage.messages import link_destinations
 from ..storage.models import MailAccount, TrackedMessage
@@ -85,6 +89,34 @@ def begin_attempt(rt: Runtime, message_id: int) -> Attempt | str:
         account = session.get(MailAccount, message.account_id) if message.account_id else None
         usable = account is not None and account.status == "connected" and bool(account.encrypted_secret)
     return Attempt(number=number, account=account if usable else None)
+
+
+def run_send(rt: Runtime, message_id: int, *, provider_for: Callable[[Runtime, MailAccount], Any],
+             attempt: Callable[[Runtime, int, Any], str], fail: Callable[..., str], not_connected: str,
+             refused_code: str, gave_up: Callable[[Exception], tuple[str, str]]) -> str:
+    """One run of a send job: `attempt` does the provider's work; every way it can end is decided here. `fail`
+    records a failure (given the provider once there is one, to put the draft back), `gave_up` says why the last
+    attempt failed. Returns the final status; raises RetryLater while attempts remain."""
+    started = begin_attempt(rt, message_id)
+    if isinstance(started, str):
+        return started
+    if started.account is None:
+        return fail(rt, message_id, "account_disconnected", not_connected)
+    provider = None
+    try:
+        provider = provider_for(rt, started.account)
+        return attempt(rt, message_id, provider)
+    except GrantRevoked as exc:
+        disconnect_account(rt, started.account.id, exc.message)
+        return fail(rt, message_id, "reconnect", exc.message)
+    except SendFailed as exc:
+        return fail(rt, message_id, exc.code, exc.message, provider=provider)
+    except (TransientProviderError, RetryLater) as exc:
+        if started.number >= MAX_ATTEMPTS:
+            return fail(rt, message_id, *gave_up(exc), provider=provider)
+        raise RetryLater(str(exc), after=getattr(exc, "retry_after", None) or getattr(exc, "after", None)) from exc
+    except PermanentProviderError as exc:
+        return fail(rt, message_id, refused_code, exc.message, provider=provider)
 
 
 def disconnect_account(rt: Runtime, account_id: int, reason: str) -> None:

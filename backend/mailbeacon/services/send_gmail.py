@@ -18,15 +18,13 @@ import time
 from datetime import datetime, timezone
 from functools import partial
 
-from ..jobs.runner import RetryLater
-from ..providers.base import (Draft, GrantRevoked, MailProvider, NotFound, PermanentProviderError, ProviderError,
-                              SentMessage, TransientProviderError)
+from ..providers.base import Draft, MailProvider, NotFound, ProviderError, SentMessage, TransientProviderError
 from ..runtime import Runtime
 from ..storage.models import TrackedMessage, User
 from ..tracking.envelope import read_envelope
 from .prepare import RefusedMessage, prepare_tracked_message
-from .send_attempts import (MAX_ATTEMPTS, SendFailed, Unsent, begin_attempt, cache_link_destinations,
-                            compare_with_screen, disconnect_account, record_failed, record_sent)
+from .send_attempts import (SendFailed, Unsent, cache_link_destinations, compare_with_screen, record_failed,
+                            record_sent, run_send)
 
 log = logging.getLogger(__name__)
 
@@ -46,28 +44,10 @@ def _ensure_message_id(raw: bytes, message: TrackedMessage, rt: Runtime) -> tupl
 
 def send_tracked_gmail(rt: Runtime, message_id: int, *, provider_for, sleep=time.sleep) -> str:
     """Run (or re-run) the send of one message. Returns the final status; raises RetryLater to be run again."""
-    attempt = begin_attempt(rt, message_id)
-    if isinstance(attempt, str):
-        return attempt
-    if attempt.account is None:
-        return _fail(rt, message_id, "account_disconnected",
-                     "Your Google account is not connected; reconnect it and send again.")
-    provider: MailProvider | None = None
-    try:
-        provider = provider_for(rt, attempt.account)
-        return _attempt(rt, message_id, provider, sleep=sleep)
-    except GrantRevoked as exc:
-        disconnect_account(rt, attempt.account.id, exc.message)
-        return _fail(rt, message_id, "reconnect", exc.message)
-    except SendFailed as exc:
-        return _fail(rt, message_id, exc.code, exc.message, provider=provider)
-    except (TransientProviderError, RetryLater) as exc:
-        if attempt.number >= MAX_ATTEMPTS:
-            return _fail(rt, message_id, "gave_up", f"Gmail kept failing ({exc}); the draft was not sent.",
-                         provider=provider)
-        raise RetryLater(str(exc), after=getattr(exc, "retry_after", None)) from exc
-    except PermanentProviderError as exc:
-        return _fail(rt, message_id, "gmail_refused", exc.message, provider=provider)
+    return run_send(rt, message_id, provider_for=provider_for, attempt=partial(_attempt, sleep=sleep), fail=_fail,
+                    not_connected="Your Google account is not connected; reconnect it and send again.",
+                    refused_code="gmail_refused",
+                    gave_up=lambda exc: ("gave_up", f"Gmail kept failing ({exc}); the draft was not sent."))
 
 
 def _attempt(rt: Runtime, message_id: int, provider: MailProvider, *, sleep) -> str:

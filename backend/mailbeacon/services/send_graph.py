@@ -24,14 +24,14 @@ from functools import partial
 from typing import TypeVar
 
 from ..jobs.runner import RetryLater
-from ..providers.base import GrantRevoked, NotFound, PermanentProviderError, ProviderError, TransientProviderError
+from ..providers.base import NotFound, ProviderError, TransientProviderError
 from ..providers.graph import GraphMessage, GraphProvider
 from ..runtime import Runtime
 from ..storage.models import TrackedMessage, User
 from .outlook_body import OutlookBody, carries_own_tracking, track_outlook_body, wrap
 from .prepare import RefusedMessage
-from .send_attempts import (MAX_ATTEMPTS, SendFailed, Unsent, begin_attempt, cache_link_destinations,
-                            compare_with_screen, disconnect_account, record_failed, record_sent)
+from .send_attempts import (SendFailed, Unsent, cache_link_destinations, compare_with_screen, record_failed,
+                            record_sent, run_send)
 
 log = logging.getLogger(__name__)
 
@@ -78,30 +78,16 @@ def _update(rt: Runtime, message_id: int, **seen_changes) -> None:
 
 def send_tracked_graph(rt: Runtime, message_id: int, *, provider_for, sleep=time.sleep) -> str:
     """Run (or re-run) the send of one message. Returns the final status; raises RetryLater to be run again."""
-    attempt = begin_attempt(rt, message_id)
-    if isinstance(attempt, str):
-        return attempt
-    if attempt.account is None:
-        return _fail(rt, message_id, "account_disconnected",
-                     "Your Microsoft account is not connected; sign in again and send again.")
-    provider: GraphProvider | None = None
-    try:
-        provider = provider_for(rt, attempt.account)
-        return _attempt(rt, message_id, provider, sleep=sleep)
-    except GrantRevoked as exc:
-        disconnect_account(rt, attempt.account.id, exc.message)
-        return _fail(rt, message_id, "reconnect", exc.message)
-    except SendFailed as exc:
-        return _fail(rt, message_id, exc.code, exc.message, provider=provider)
-    except (TransientProviderError, RetryLater) as exc:
-        if attempt.number >= MAX_ATTEMPTS:
-            code = "draft_missing" if isinstance(exc, _NotSynced) else "gave_up"
-            detail = ("Outlook's draft never reached the server, so it could not be sent from there; nothing was "
-                      "sent." if code == "draft_missing" else f"Outlook kept failing ({exc}); nothing was sent.")
-            return _fail(rt, message_id, code, detail, provider=provider)
-        raise RetryLater(str(exc), after=getattr(exc, "retry_after", None) or getattr(exc, "after", None)) from exc
-    except PermanentProviderError as exc:
-        return _fail(rt, message_id, "outlook_refused", exc.message, provider=provider)
+    return run_send(rt, message_id, provider_for=provider_for, attempt=partial(_attempt, sleep=sleep), fail=_fail,
+                    not_connected="Your Microsoft account is not connected; sign in again and send again.",
+                    refused_code="outlook_refused", gave_up=_gave_up)
+
+
+def _gave_up(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, _NotSynced):
+        return "draft_missing", ("Outlook's draft never reached the server, so it could not be sent from there; "
+                                 "nothing was sent.")
+    return "gave_up", f"Outlook kept failing ({exc}); nothing was sent."
 
 
 class _NotSynced(RetryLater):
