@@ -464,3 +464,29 @@ def test_a_client_that_leaves_before_its_pixel_still_has_its_hit_recorded(app, r
 
     asyncio.run(main())  # no exception escapes to the server
     assert [h["message_id"] for h in front.recorder.hits] == [12]
+
+
+def test_the_first_clicks_of_a_link_share_one_look_up(app, rt, message):
+    front = front_for(app)
+    calls = []
+    release = threading.Event()
+    real = front.hits.lookup.destination
+
+    def slow_destination(message_id, link_index):
+        calls.append((message_id, link_index))
+        release.wait(5)
+        return real(message_id, link_index)
+
+    front.hits.lookup.destination = slow_destination
+    path = "/c/" + tokens.sign("click", message.id, 0, keyring=rt.keyring)
+
+    async def main():
+        clicks = [asyncio.ensure_future(_call(front, http_scope(path))) for _ in range(20)]
+        await asyncio.sleep(0.1)
+        release.set()
+        return await asyncio.gather(*clicks)
+
+    answers = asyncio.run(main())
+    assert calls == [(message.id, 0)]
+    assert {answer(sent)[1]["location"] for sent in answers} == {URLS[0]}
+    assert len(front.recorder.hits) == 20  # one look-up, but every click is recorded

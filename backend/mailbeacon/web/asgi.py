@@ -173,6 +173,7 @@ class AsgiFront:
         self.pipeline = pipeline
         self.threads = threads
         self._pool: ThreadPoolExecutor | None = None
+        self._lookups: dict[tuple[int, int], asyncio.Future] = {}
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -235,14 +236,25 @@ class AsgiFront:
             cached = getattr(hits.lookup, "cached", None)
             destination = cached(claims.message_id, claims.link_index) if cached is not None else None
             if destination is None:
-                # Redis or the database: blocking I/O, in a thread, never on the loop.
                 try:
-                    destination = await asyncio.get_running_loop().run_in_executor(
-                        self.pool, hits.lookup.destination, claims.message_id, claims.link_index)
+                    destination = await self._look_up(claims.message_id, claims.link_index)
                 except Exception:  # every store down: say so rather than guess a destination
                     log.exception("click destination lookup failed")
                     return UNAVAILABLE
         return hits.click_answer(environ, claims, destination)
+
+    async def _look_up(self, message_id: int, link_index: int) -> str | None:
+        """Redis or the database: blocking I/O, in a thread, never on the loop. One look-up per link at a time:
+        the first clicks of a fresh mailing (or a scanner opening every link at once) all miss the process cache
+        together, and would otherwise each take a thread and a query."""
+        key = (message_id, link_index)
+        pending = self._lookups.get(key)
+        if pending is None:
+            pending = asyncio.get_running_loop().run_in_executor(self.pool, self.hits.lookup.destination,
+                                                                 message_id, link_index)
+            self._lookups[key] = pending
+            pending.add_done_callback(lambda _done: self._lookups.pop(key, None))
+        return await asyncio.shield(pending)
 
     async def bridge(self, scope: dict, receive: Callable, send: Callable) -> None:
         loop = asyncio.get_running_loop()
