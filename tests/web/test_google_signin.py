@@ -106,3 +106,13 @@ def test_api_tokens_can_be_listed_and_revoked(gmail_backend):
     revoked = client.get("/api/v1/me", headers={"Authorization": f"Bearer {second['access_token']}"})
     assert revoked.status_code == 401 and revoked.get_json()["error"]["code"] == "invalid_token"
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer mbt_forged"}).status_code == 401
+
+
+def test_a_sign_in_after_google_rotates_its_keys_still_verifies(gmail_backend, google):  # noqa: F811
+    from mailbeacon.devservers.google_keys import SigningKey
+
+    _rt, app = gmail_backend
+    client = app.test_client()
+    assert sign_in(client)["user"]["email"] == SENDER  # the key set is now cached
+    google.state.keys = SigningKey()  # a new key, with a new kid, signs from now on
+    assert sign_in(client)["user"]["email"] == SENDER

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
@@ -43,10 +43,10 @@ class _Discovery:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, dict]] = {}
 
-    def get(self, url: str) -> dict:
+    def get(self, url: str, *, fresh: bool = False) -> dict:
         with self._lock:
             hit = self._cache.get(url)
-            if hit and hit[0] > time.monotonic():
+            if hit and hit[0] > time.monotonic() and not fresh:
                 return hit[1]
         response = requests.get(url, timeout=5)
         response.raise_for_status()
@@ -133,7 +133,12 @@ class GoogleSignIn:
             raise AuthError("invalid_token", "Google returned no ID token")
         keys = KeySet.import_key_set(_discovery.get(meta["jwks_uri"]))
         try:
-            claims = jwt.decode(id_token, keys).claims
+            try:
+                claims = jwt.decode(id_token, keys).claims
+            except InvalidKeyIdError:
+                # Signed with a key newer than our cached set: Google rotates its keys, so fetch them again once.
+                keys = KeySet.import_key_set(_discovery.get(meta["jwks_uri"], fresh=True))
+                claims = jwt.decode(id_token, keys).claims
         except (JoseError, ValueError) as exc:
             raise AuthError("invalid_token", f"Google's ID token failed verification ({exc.__class__.__name__})")
         now = time.time()
