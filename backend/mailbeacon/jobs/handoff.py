@@ -43,7 +43,25 @@ class _Batch:
         self.waiters: list = []
 
 
-class GroupCommitter:
+class _Counted:
+    """What a committer has written and spooled, read by tests and the admin API."""
+
+    _stats: "_BatchStats"
+
+    @property
+    def batches_written(self) -> int:
+        return self._stats.batches
+
+    @property
+    def hits_written(self) -> int:
+        return self._stats.hits_written
+
+    @property
+    def hits_spooled(self) -> int:
+        return self._stats.hits_spooled
+
+
+class GroupCommitter(_Counted):
     """submit() returns once the hit's batch has been written by `write_batch` (or spooled, if that failed)."""
 
     def __init__(self, write_batch: Callable[[list[dict]], None], spool: Spool, *, name: str = "hits") -> None:
@@ -100,18 +118,6 @@ class GroupCommitter:
             for done in batch.waiters:
                 done.release()
 
-    @property
-    def batches_written(self) -> int:
-        return self._stats.batches
-
-    @property
-    def hits_written(self) -> int:
-        return self._stats.hits_written
-
-    @property
-    def hits_spooled(self) -> int:
-        return self._stats.hits_spooled
-
 
 class _BatchStats:
     """Writes a batch in chunks of MAX_BATCH, spooling what Redis refuses, and counts what went where."""
@@ -141,7 +147,7 @@ class _BatchStats:
             log.critical("could not spool %d hits: they are lost", len(chunk), exc_info=True)
 
 
-class AsyncGroupCommitter:
+class AsyncGroupCommitter(_Counted):
     """Group commit for the asyncio front (web/asgi.py): `await submit(hit)` returns once the hit's batch is
     written (or spooled).
 
@@ -236,18 +242,6 @@ class AsyncGroupCommitter:
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False)
-
-    @property
-    def batches_written(self) -> int:
-        return self._stats.batches
-
-    @property
-    def hits_written(self) -> int:
-        return self._stats.hits_written
-
-    @property
-    def hits_spooled(self) -> int:
-        return self._stats.hits_spooled
 
 
 def _resolve(futures: list, written: bool) -> None:
