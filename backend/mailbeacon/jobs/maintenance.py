@@ -70,7 +70,51 @@ def recover_abandoned() -> dict:
             requeued += 1
             log.warning("requeued hit batch abandoned by a dead worker", extra={"job": job.id})
         requeued += _recover_intermediate(rt, q, registry)
+        requeued += _recover_popped(rt, q, registry)
     return {"requeued": requeued}
+
+
+POPPED_GRACE_SECONDS = 30
+
+
+def _recover_popped(rt, q, registry) -> int:
+    """A worker that listens on several queues takes a job with a plain pop (no intermediate list: BLMOVE has one
+    source), so one killed between the pop and registering the job as started leaves the job's hash behind with
+    status "queued" in no list at all. A queue is first in, first out: a queued batch enqueued before the job now at
+    the head of the queue, that no worker has started, was popped and lost. Seen so on two passes in a row (and
+    older than a grace period), it goes back on the queue; a batch is safe to run twice."""
+    from datetime import datetime, timedelta, timezone
+
+    from rq.job import Job
+
+    now = datetime.now(timezone.utc)
+    head = rt.redis.lindex(q.key, 0)
+    head_enqueued = rt.redis.hget(f"rq:job:{head.decode()}", "enqueued_at") if head else None
+    started = {job_id for job_id, _ in registry.get_job_and_execution_ids(cleanup=False)}
+    requeued = 0
+    for key in rt.redis.scan_iter(match="rq:job:hits-*", count=1000):
+        job_id = key.decode()[len("rq:job:"):]
+        status, enqueued = rt.redis.hmget(key, "status", "enqueued_at")
+        if status != b"queued" or not enqueued or job_id in started:
+            continue
+        try:
+            enqueued_at = datetime.fromisoformat(enqueued.decode().replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if now - enqueued_at < timedelta(seconds=POPPED_GRACE_SECONDS):
+            continue
+        if head_enqueued is not None and enqueued >= head_enqueued:
+            continue  # still waiting its turn behind the head (ISO timestamps of one format compare as text)
+        if rt.redis.set(f"mb:popped-seen:{job_id}", 1, nx=True, ex=600):
+            continue  # first sighting: the next pass decides
+        try:
+            job = Job.fetch(job_id, connection=rt.redis, serializer=queues.SERIALIZER)
+        except Exception:
+            continue
+        q.enqueue_job(job)
+        requeued += 1
+        log.warning("requeued hit batch popped by a worker that died before starting it", extra={"job": job_id})
+    return requeued
 
 
 def _recover_intermediate(rt, q, registry) -> int:
