@@ -107,13 +107,7 @@ def _recover_popped(rt, q, registry) -> int:
             continue  # still waiting its turn behind the head (ISO timestamps of one format compare as text)
         if rt.redis.set(f"mb:popped-seen:{job_id}", 1, nx=True, ex=600):
             continue  # first sighting: the next pass decides
-        try:
-            job = Job.fetch(job_id, connection=rt.redis, serializer=queues.SERIALIZER)
-        except Exception:
-            continue
-        q.enqueue_job(job)
-        requeued += 1
-        log.warning("requeued hit batch popped by a worker that died before starting it", extra={"job": job_id})
+        requeued += _requeue(rt, q, job_id, "requeued hit batch popped by a worker that died before starting it")
     return requeued
 
 
@@ -133,14 +127,21 @@ def _recover_intermediate(rt, q, registry) -> int:
         if rt.redis.set(f"mb:intermediate-seen:{job_id}", 1, nx=True, ex=600):
             continue  # first sighting: give a live worker its moment
         intermediate.remove(job_id)
-        try:
-            job = Job.fetch(job_id, connection=rt.redis, serializer=queues.SERIALIZER)
-        except Exception:
-            continue
-        q.enqueue_job(job)
-        requeued += 1
-        log.warning("requeued hit batch stuck between queue and worker", extra={"job": job_id})
+        requeued += _requeue(rt, q, job_id, "requeued hit batch stuck between queue and worker")
     return requeued
+
+
+def _requeue(rt, q, job_id: str, why: str) -> int:
+    """Put a stored job back on its queue; 1 if it was, 0 if its hash is gone or unreadable."""
+    from rq.job import Job
+
+    try:
+        job = Job.fetch(job_id, connection=rt.redis, serializer=queues.SERIALIZER)
+    except Exception:
+        return 0
+    q.enqueue_job(job)
+    log.warning(why, extra={"job": job_id})
+    return 1
 
 
 def _pid_alive(pid: int) -> bool:
