@@ -85,8 +85,6 @@ def _recover_popped(rt, q, registry) -> int:
     older than a grace period), it goes back on the queue; a batch is safe to run twice."""
     from datetime import datetime, timedelta, timezone
 
-    from rq.job import Job
-
     now = datetime.now(timezone.utc)
     head = rt.redis.lindex(q.key, 0)
     head_enqueued = rt.redis.hget(f"rq:job:{head.decode()}", "enqueued_at") if head else None
@@ -116,7 +114,6 @@ def _recover_intermediate(rt, q, registry) -> int:
     intermediate list, where RQ would eventually mark it failed. A hit batch is safe to run twice, so a job seen
     there on two passes in a row (a live worker moves it on within milliseconds) goes back on the queue."""
     from rq.intermediate_queue import IntermediateQueue
-    from rq.job import Job
 
     started = {job_id for job_id, _ in registry.get_job_and_execution_ids(cleanup=False)}
     intermediate = IntermediateQueue(q.key, connection=rt.redis)
