@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, exc, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from .scope import Scope
+
+# A connection back in the pool for less than this is taken as alive without asking the server. pool_pre_ping
+# asked on every checkout: one more round trip per API call for a failure that, within seconds of the last good
+# query, is rare; such a call fails (503, see web/errors.py) and the pool drops the dead connections.
+IDLE_PING_SECONDS = 5.0
+# SQLite's result codes for "not now" (busy, locked, I/O error, disk full, can't open the file); a query it rejects
+# is SQLITE_ERROR, which it raises as OperationalError too.
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 10, 13, 14})
+
+
+def unavailable(err: BaseException) -> bool:
+    """True when the database is unreachable, going away or too busy (a later retry can work), False for a query it
+    rejected. psycopg raises OperationalError for exactly the former: connection failures, a server shutting down,
+    too many connections, a cancelled statement."""
+    if isinstance(err, exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(err, exc.DBAPIError):
+        return False
+    if err.connection_invalidated:
+        return True
+    if not isinstance(err, exc.OperationalError):
+        return False
+    code = getattr(err.orig, "sqlite_errorcode", None)
+    return code is None or code & 0xFF in _SQLITE_UNAVAILABLE
 
 
 def _make_engine(url: str) -> Engine:
@@ -31,8 +58,34 @@ def _make_engine(url: str) -> Engine:
         return engine
     # A connect that hangs (a database behind a dead proxy or a partition) must fail and be retried, not block a
     # worker forever: libpq waits indefinitely without connect_timeout.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_recycle=1800,
-                         connect_args={"connect_timeout": 5})
+    # LIFO: the connection used last is handed out next, so under load it is never idle long enough to be pinged,
+    # and the spare ones age until pool_recycle replaces them.
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, pool_use_lifo=True,
+                           connect_args={"connect_timeout": 5})
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy):
+        # A new connection has no idle_since (info is cleared when a connection is replaced): nothing to ask.
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        dialect = engine.dialect
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as err:
+            if dialect.is_disconnect(err, dbapi_conn, None):
+                # As pool_pre_ping does: drop this and every older connection (a restarted server killed them all),
+                # and let the pool connect afresh for this checkout.
+                raise exc.InvalidatePoolError() from err
+            raise
 
 
 class Database:
@@ -62,6 +115,10 @@ class Database:
                 yield session
         finally:
             session.close()
+
+    def scope(self) -> Scope:
+        """One connection for an API call (storage/scope.py); close() it when the call is done."""
+        return Scope(self)
 
     def is_empty(self) -> bool:
         return not inspect(self.engine).get_table_names()

@@ -103,15 +103,6 @@ class MailAccount(Base):
 
 class TrackedMessage(Base):
     __tablename__ = "tracked_messages"
-    __table_args__ = (
-        Index("ix_tracked_messages_user_sent", "user_id", "created_at"),
-        Index("ix_tracked_messages_thread", "user_id", "provider_thread_id"),
-        # The Outlook sweep looks for prepared messages every minute: it must not scan the whole table.
-        Index("ix_tracked_messages_status_provider", "status", "provider"),
-        UniqueConstraint("user_id", "idempotency_key", name="uq_tracked_messages_user_idem"),
-        # Tokens in mail already sent name message ids: an id must never be handed out twice, even on SQLite.
-        {"sqlite_autoincrement": True},
-    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -150,6 +141,19 @@ class TrackedMessage(Base):
     machine_click_count: Mapped[int] = mapped_column(Integer, default=0)
     first_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # After the columns, because the first index names two of them in descending order.
+    __table_args__ = (
+        # The list, newest first, and each cursor page, (created_at, id) < (c, i), are one range of this index,
+        # read in order: no sort of the user's messages (migration 0005; it replaced (user_id, created_at)).
+        Index("ix_tracked_messages_user_created", user_id, created_at.desc(), id.desc()),
+        Index("ix_tracked_messages_thread", "user_id", "provider_thread_id"),
+        # The Outlook sweep looks for prepared messages every minute: it must not scan the whole table.
+        Index("ix_tracked_messages_status_provider", "status", "provider"),
+        UniqueConstraint("user_id", "idempotency_key", name="uq_tracked_messages_user_idem"),
+        # Tokens in mail already sent name message ids: an id must never be handed out twice, even on SQLite.
+        {"sqlite_autoincrement": True},
+    )
 
     links: Mapped[list["Link"]] = relationship(order_by="Link.position", cascade="all, delete-orphan",
                                                passive_deletes=True, back_populates="message")
