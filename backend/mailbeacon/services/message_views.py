@@ -11,7 +11,7 @@ import binascii
 import json
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, cast, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from ..storage.models import Hit, Link, TrackedMessage
@@ -19,6 +19,22 @@ from ..storage.models import Hit, Link, TrackedMessage
 MACHINE_KINDS = ("prefetch", "scanner", "preview", "unknown")
 LIST_FILTERS = ("all", "tracked", "opened", "clicked", "not_opened")
 MAX_PAGE = 100
+
+# Plain rows of the columns an answer shows (the functions below read them by the models' attribute names), not
+# whole objects: a message row also carries the client's JSON and the send job's stash, a hit its facts.
+SUMMARY_COLUMNS = tuple(getattr(TrackedMessage, name) for name in (
+    "id", "public_id", "subject", "recipients", "provider", "provider_thread_id", "status", "created_at", "sent_at",
+    "track_opens", "track_clicks", "tracking_skipped_reason", "human_open_count", "machine_open_count",
+    "first_opened_at", "last_opened_at", "human_click_count", "machine_click_count", "first_clicked_at",
+    "last_clicked_at"))
+DETAIL_COLUMNS = SUMMARY_COLUMNS + (TrackedMessage.status_detail, TrackedMessage.provider_message_id)
+LINK_COLUMNS = (Link.id, Link.position, Link.url, Link.is_honeypot, Link.human_click_count, Link.machine_click_count,
+                Link.first_clicked_at, Link.last_clicked_at)
+HIT_COLUMNS = (Hit.link_id, Hit.occurred_at, Hit.hit_type, Hit.kind, Hit.reason, Hit.counted, Hit.device_class,
+               Hit.client, Hit.place)
+STATUS_COLUMNS = (TrackedMessage.provider_thread_id, TrackedMessage.public_id, TrackedMessage.human_open_count,
+                  TrackedMessage.human_click_count, TrackedMessage.machine_open_count, TrackedMessage.first_opened_at,
+                  TrackedMessage.last_opened_at, TrackedMessage.last_clicked_at)
 
 
 class BadCursor(ValueError):
@@ -29,7 +45,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def encode_cursor(message: TrackedMessage) -> str:
+def encode_cursor(message) -> str:
     raw = json.dumps([message.created_at.isoformat(), message.id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -42,7 +58,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise BadCursor("cursor is not one this API handed out") from None
 
 
-def recipients_wording(message: TrackedMessage) -> str:
+def recipients_wording(message) -> str:
     """Honest about what one shared pixel can and cannot tell."""
     count = len(message.recipients or [])
     opened = message.human_open_count > 0
@@ -53,7 +69,8 @@ def recipients_wording(message: TrackedMessage) -> str:
     return "Opened." if opened else "Not opened yet (as far as a pixel can tell)."
 
 
-def summary(message: TrackedMessage) -> dict:
+def summary(message) -> dict:
+    """A message as the list shows it; `message` is a row of SUMMARY_COLUMNS or a TrackedMessage."""
     return {
         "id": message.public_id,
         "subject": message.subject,
@@ -77,7 +94,7 @@ def summary(message: TrackedMessage) -> dict:
 def list_messages(session: Session, user_id: int, *, filter: str = "all", query: str | None = None,
                   cursor: str | None = None, limit: int = 50) -> tuple[list[dict], str | None]:
     limit = max(1, min(MAX_PAGE, limit))
-    stmt = select(TrackedMessage).where(TrackedMessage.user_id == user_id)
+    stmt = select(*SUMMARY_COLUMNS).where(TrackedMessage.user_id == user_id)
     tracked = or_(TrackedMessage.track_opens.is_(True), TrackedMessage.track_clicks.is_(True))
     if filter == "tracked":
         stmt = stmt.where(tracked)
@@ -90,15 +107,14 @@ def list_messages(session: Session, user_id: int, *, filter: str = "all", query:
     if query:
         like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").lower() + "%"
         # Recipients are a JSON list; searching its text form finds an address or a part of one.
-        from sqlalchemy import String, cast
-
         stmt = stmt.where(or_(func.lower(TrackedMessage.subject).like(like, escape="\\"),
                               func.lower(cast(TrackedMessage.recipients, String)).like(like, escape="\\")))
     if cursor:
         created, last_id = decode_cursor(cursor)
-        stmt = stmt.where(or_(TrackedMessage.created_at < created,
-                              and_(TrackedMessage.created_at == created, TrackedMessage.id < last_id)))
-    rows = session.scalars(stmt.order_by(TrackedMessage.created_at.desc(), TrackedMessage.id.desc())
+        # A row value, not "created < c OR (created = c AND id < i)": PostgreSQL reads it as a range of the
+        # (user_id, created_at DESC, id DESC) index and starts the page where the cursor points (SQLite >= 3.15).
+        stmt = stmt.where(tuple_(TrackedMessage.created_at, TrackedMessage.id) < (created, last_id))
+    rows = session.execute(stmt.order_by(TrackedMessage.created_at.desc(), TrackedMessage.id.desc())
                            .limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -106,13 +122,13 @@ def list_messages(session: Session, user_id: int, *, filter: str = "all", query:
 
 
 def message_detail(session: Session, user_id: int, public_id: str) -> dict | None:
-    message = session.scalar(select(TrackedMessage).where(TrackedMessage.user_id == user_id,
-                                                          TrackedMessage.public_id == public_id))
+    message = session.execute(select(*DETAIL_COLUMNS).where(TrackedMessage.user_id == user_id,
+                                                            TrackedMessage.public_id == public_id)).first()
     if message is None:
         return None
-    links = session.scalars(select(Link).where(Link.message_id == message.id).order_by(Link.position)).all()
+    links = session.execute(select(*LINK_COLUMNS).where(Link.message_id == message.id).order_by(Link.position)).all()
     by_id = {link.id: link for link in links}
-    hits = session.scalars(select(Hit).where(Hit.message_id == message.id)
+    hits = session.execute(select(*HIT_COLUMNS).where(Hit.message_id == message.id)
                            .order_by(Hit.occurred_at, Hit.id).limit(1000)).all()
     timeline = []
     for hit in hits:
@@ -142,8 +158,8 @@ def row_status(session: Session, user_id: int, *, thread_ids: list[str]) -> dict
     """One query for every row a client has on screen: Gmail thread ids or Outlook conversation ids."""
     if not thread_ids:
         return {}
-    rows = session.scalars(select(TrackedMessage).where(TrackedMessage.user_id == user_id,
-                                                        TrackedMessage.provider_thread_id.in_(thread_ids))
+    rows = session.execute(select(*STATUS_COLUMNS).where(TrackedMessage.user_id == user_id,
+                                                         TrackedMessage.provider_thread_id.in_(thread_ids))
                            .order_by(TrackedMessage.created_at)).all()
     out: dict[str, dict] = {tid: {"tracked": False} for tid in thread_ids}
     for message in rows:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from ..jobs.runner import enqueue
 from ..services import api_tokens
 from ..storage.models import MailAccount, TrackedMessage, User
-from ..storage.users import settings_for
-from .apiauth import require_user
+from .api_settings import user_settings
+from .apiauth import require_user, user_session, user_transaction
 from .errors import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -66,22 +66,21 @@ def message_status(message: TrackedMessage) -> dict:
 @require_user
 def me():
     rt = _rt()
-    with rt.db.session() as session:
-        user = session.get(User, g.user_id)
-        accounts = session.scalars(select(MailAccount).where(MailAccount.user_id == g.user_id)).all()
-        settings = settings_for(session, g.user_id)
-        session.commit()
-        return jsonify({
-            "email": user.email, "name": user.display_name,
-            "accounts": [{"id": a.id, "provider": a.provider, "address": a.address, "status": a.status,
-                          "status_reason": a.status_reason} for a in accounts],
-            "defaults": {"track_opens": settings.default_track_opens and settings.open_tracking_enabled,
-                         "track_clicks": settings.default_track_clicks and settings.click_tracking_enabled},
-            # Where the real-time channel lives (a separate gevent service in production, this server otherwise).
-            "stream_url": (_rt().config.stream_url or _rt().config.public_url) + "/api/v1/stream",
-            # Where pixels and click URLs point, so a client can keep its own browser from loading them.
-            "tracking_base_url": _rt().config.public_url,
-        })
+    settings = user_settings()  # first: a new user's first call writes their settings in a transaction
+    session = user_session()
+    user = session.get(User, g.user_id)
+    accounts = session.scalars(select(MailAccount).where(MailAccount.user_id == g.user_id)).all()
+    return jsonify({
+        "email": user.email, "name": user.display_name,
+        "accounts": [{"id": a.id, "provider": a.provider, "address": a.address, "status": a.status,
+                      "status_reason": a.status_reason} for a in accounts],
+        "defaults": {"track_opens": settings.default_track_opens and settings.open_tracking_enabled,
+                     "track_clicks": settings.default_track_clicks and settings.click_tracking_enabled},
+        # Where the real-time channel lives (a separate gevent service in production, this server otherwise).
+        "stream_url": (rt.config.stream_url or rt.config.public_url) + "/api/v1/stream",
+        # Where pixels and click URLs point, so a client can keep its own browser from loading them.
+        "tracking_base_url": rt.config.public_url,
+    })
 
 
 @bp.post("/messages")
@@ -115,7 +114,7 @@ def send_message():
     if key is not None and (not isinstance(key, str) or not 8 <= len(key) <= 128):
         raise ApiError(400, "invalid_request", "idempotency_key must be 8 to 128 characters.")
     rt = _rt()
-    with rt.db.transaction() as session:
+    with user_transaction() as session:
         if key:
             existing = session.scalar(select(TrackedMessage).where(TrackedMessage.user_id == g.user_id,
                                                                    TrackedMessage.idempotency_key == key))
@@ -142,13 +141,11 @@ def send_message():
 @bp.get("/tokens")
 @require_user
 def tokens():
-    rt = _rt()
-    with rt.db.session() as session:
-        rows = api_tokens.list_tokens(session, g.user_id)
-        return jsonify({"tokens": [{
-            "id": t.id, "name": t.name, "client": t.client, "created_at": t.created_at.isoformat(),
-            "expires_at": t.expires_at.isoformat(), "last_used_at": t.last_used_at.isoformat() if t.last_used_at
-            else None, "revoked": t.revoked_at is not None, "current": t.id == g.token_id} for t in rows]})
+    rows = api_tokens.list_tokens(user_session(), g.user_id)
+    return jsonify({"tokens": [{
+        "id": t.id, "name": t.name, "client": t.client, "created_at": t.created_at.isoformat(),
+        "expires_at": t.expires_at.isoformat(), "last_used_at": t.last_used_at.isoformat() if t.last_used_at
+        else None, "revoked": t.revoked_at is not None, "current": t.id == g.token_id} for t in rows]})
 
 
 @bp.delete("/tokens/<int:token_id>")
@@ -156,8 +153,7 @@ def tokens():
 def revoke(token_id: int):
     if token_id > 2**63 - 1:
         raise ApiError(404, "not_found", "No such active token.")
-    rt = _rt()
-    with rt.db.transaction() as session:
+    with user_transaction() as session:
         if not api_tokens.revoke_token(session, g.user_id, token_id):
             raise ApiError(404, "not_found", "No such active token.")
     return "", 204

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select, update
 
 from ..storage.models import Notification, utcnow
-from .apiauth import require_user
+from .apiauth import require_user, user_session, user_transaction
 from .errors import ApiError
 
 bp = Blueprint("api_notifications", __name__, url_prefix="/api/v1")
 MAX_ID = 2**63 - 1  # the largest row id either database can hold; anything bigger is a bad request, not a crash
-
-
-def _rt():
-    return current_app.extensions["mailbeacon"]
 
 
 def render_notification(n: Notification) -> dict:
@@ -45,10 +41,10 @@ def list_notifications():
         stmt = stmt.where(Notification.id > after).order_by(Notification.id.asc())
     else:
         stmt = stmt.order_by(Notification.id.desc())
-    with _rt().db.session() as session:
-        rows = session.scalars(stmt.limit(limit + 1)).all()
-        unread = session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.user_id == g.user_id, Notification.read_at.is_(None)))
+    session = user_session()
+    rows = session.scalars(stmt.limit(limit + 1)).all()
+    unread = session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == g.user_id, Notification.read_at.is_(None)))
     more = len(rows) > limit
     rows = rows[:limit]
     return jsonify({"notifications": [render_notification(n) for n in rows], "unread": unread,
@@ -58,9 +54,8 @@ def list_notifications():
 @bp.get("/notifications/unread-count")
 @require_user
 def unread_count():
-    with _rt().db.session() as session:
-        count = session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.user_id == g.user_id, Notification.read_at.is_(None)))
+    count = user_session().scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == g.user_id, Notification.read_at.is_(None)))
     return jsonify({"unread": count})
 
 
@@ -79,7 +74,7 @@ def mark_read():
                                                 for i in ids) or len(ids) > 500:
             raise ApiError(400, "invalid_request", "ids must be a list of notification ids (at most 500).")
         stmt = stmt.where(Notification.id.in_(ids))
-    with _rt().db.transaction() as session:
+    with user_transaction() as session:
         changed = session.execute(stmt.values(read_at=utcnow())).rowcount
         unread = session.scalar(select(func.count()).select_from(Notification).where(
             Notification.user_id == g.user_id, Notification.read_at.is_(None)))

@@ -18,7 +18,7 @@ from ..services.outlook_prepare import PrepareRefused, note_client_sent, prepare
 from ..services.prepare import RefusedMessage
 from ..storage.models import MailAccount, TrackedMessage
 from .api import message_status
-from .apiauth import require_user
+from .apiauth import require_user, user_transaction
 from .errors import ApiError
 
 bp = Blueprint("api_outlook", __name__, url_prefix="/api/v1")
@@ -100,7 +100,7 @@ def send_outlook_message():
         clean_seen["text_sha256"] = seen["text_sha256"].lower()
     key = _idempotency_key(body)
     rt = _rt()
-    with rt.db.transaction() as session:
+    with user_transaction() as session:
         if key:
             existing = session.scalar(select(TrackedMessage).where(TrackedMessage.user_id == g.user_id,
                                                                    TrackedMessage.idempotency_key == key))
@@ -133,7 +133,7 @@ def prepare_message():
         raise ApiError(413, "too_large", f"The body is over the limit of {rt.config.max_message_bytes} bytes.")
     fields = {name: _addresses(body, name, "") for name in ("to", "cc", "bcc")}
     try:
-        with rt.db.transaction() as session:
+        with user_transaction() as session:
             done = prepare_outlook_message(
                 rt, session, user_id=g.user_id, subject=_subject(body, ""), body=OutlookBody(
                     content["content_type"], content["content"]), track_opens=_flag(body, "track_opens"),
@@ -156,7 +156,7 @@ def prepared_sent(public_id: str):
     """The add-in saw Outlook send a prepared message. A hint: the message counts as sent only once Graph shows
     the copy in Sent Items."""
     rt = _rt()
-    with rt.db.transaction() as session:
+    with user_transaction() as session:
         message = session.scalar(select(TrackedMessage).where(TrackedMessage.public_id == public_id,
                                                               TrackedMessage.user_id == g.user_id))
         if message is None or message.provider != "outlook":

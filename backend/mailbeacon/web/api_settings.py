@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from ..storage.models import MailAccount, TrackedMessage, User
+from ..storage.models import MailAccount, TrackedMessage, User, UserSettings
 from ..storage.users import settings_for
 from ..web.destinations import forget_destinations
-from .apiauth import require_user
+from .apiauth import require_user, user_session, user_transaction
 from .errors import ApiError
 
 bp = Blueprint("api_settings", __name__, url_prefix="/api/v1")
@@ -34,6 +34,15 @@ def _rt():
     return current_app.extensions["mailbeacon"]
 
 
+def user_settings() -> UserSettings:
+    """The caller's settings, read in autocommit: only a new user's first call writes (their settings row)."""
+    settings = user_session().get(UserSettings, g.user_id)
+    if settings is None:
+        with user_transaction() as session:
+            settings = settings_for(session, g.user_id)
+    return settings
+
+
 def render_settings(s) -> dict:
     return {
         "tracking": {"opens": s.open_tracking_enabled, "clicks": s.click_tracking_enabled,
@@ -53,8 +62,7 @@ def render_settings(s) -> dict:
 @bp.get("/settings")
 @require_user
 def get_settings():
-    with _rt().db.transaction() as session:
-        return jsonify(render_settings(settings_for(session, g.user_id)))
+    return jsonify(render_settings(user_settings()))
 
 
 @bp.patch("/settings")
@@ -67,7 +75,7 @@ def patch_settings():
     for section, values in body.items():
         if section not in known_sections or not isinstance(values, dict):
             raise ApiError(400, "invalid_request", f"unknown settings section {section!r}.")
-    with _rt().db.transaction() as session:
+    with user_transaction() as session:
         s = settings_for(session, g.user_id)
         for (section, key), attr in _BOOLEANS.items():
             if key in body.get(section, {}):
@@ -106,7 +114,7 @@ def patch_settings():
 def delete_me():
     """Delete the user and, through ON DELETE CASCADE, every account, message, hit and notification of theirs."""
     rt = _rt()
-    with rt.db.transaction() as session:
+    with user_transaction() as session:
         ids = session.scalars(select(TrackedMessage.id).where(TrackedMessage.user_id == g.user_id)).all()
         session.delete(session.get(User, g.user_id))
     forget_destinations(rt.redis, list(ids))
@@ -119,7 +127,7 @@ def delete_account(account_id: int):
     if account_id > 2**63 - 1:
         raise ApiError(404, "not_found", "No such account.")
     rt = _rt()
-    with rt.db.transaction() as session:
+    with user_transaction() as session:
         account = session.scalar(select(MailAccount).where(MailAccount.id == account_id,
                                                            MailAccount.user_id == g.user_id))
         if account is None:

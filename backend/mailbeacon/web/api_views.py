@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
 from ..services.message_views import (LIST_FILTERS, BadCursor, list_messages, message_detail, row_status)
 from ..storage.models import SenderActivity, TrackedMessage
-from .apiauth import require_user
+from .apiauth import require_user, user_session, user_transaction
 from .errors import ApiError
 
 bp = Blueprint("api_views", __name__, url_prefix="/api/v1")
 MAX_ROWS = 100
-
-
-def _rt():
-    return current_app.extensions["mailbeacon"]
 
 
 @bp.get("/messages")
@@ -36,20 +32,18 @@ def list_view():
     query = args.get("q") or None
     if query is not None and len(query) > 200:
         raise ApiError(400, "invalid_request", "q is limited to 200 characters.")
-    with _rt().db.session() as session:
-        try:
-            items, cursor = list_messages(session, g.user_id, filter=flt, query=query,
-                                          cursor=args.get("cursor") or None, limit=limit)
-        except BadCursor as exc:
-            raise ApiError(400, "invalid_cursor", str(exc)) from None
+    try:
+        items, cursor = list_messages(user_session(), g.user_id, filter=flt, query=query,
+                                      cursor=args.get("cursor") or None, limit=limit)
+    except BadCursor as exc:
+        raise ApiError(400, "invalid_cursor", str(exc)) from None
     return jsonify({"messages": items, "next_cursor": cursor})
 
 
 @bp.get("/messages/<public_id>")
 @require_user
 def detail_view(public_id: str):
-    with _rt().db.session() as session:
-        detail = message_detail(session, g.user_id, public_id)
+    detail = message_detail(user_session(), g.user_id, public_id)
     if detail is None:  # someone else's and missing look the same: ids can't be probed
         raise ApiError(404, "not_found", "No such message.")
     return jsonify(detail)
@@ -64,15 +58,13 @@ def status_view():
         raise ApiError(400, "invalid_request", "thread_ids must be a list of Gmail thread or Outlook conversation ids.")
     if len(ids) > MAX_ROWS:
         raise ApiError(400, "invalid_request", f"at most {MAX_ROWS} rows per call.")
-    with _rt().db.session() as session:
-        result = row_status(session, g.user_id, thread_ids=list(dict.fromkeys(ids)))
+    result = row_status(user_session(), g.user_id, thread_ids=list(dict.fromkeys(ids)))
     return jsonify({"rows": result})
 
 
 def _record_viewing(message_ids: list[int]) -> None:
-    rt = _rt()
     now = time.time()
-    with rt.db.transaction() as session:
+    with user_transaction() as session:
         for message_id in message_ids:
             session.add(SenderActivity(user_id=g.user_id, message_id=message_id, activity="viewing", at_epoch=now))
 
@@ -81,9 +73,8 @@ def _record_viewing(message_ids: list[int]) -> None:
 @require_user
 def viewing_message(public_id: str):
     """The sender's client: "I'm looking at this message now" — the next few seconds of hits are the sender."""
-    with _rt().db.session() as session:
-        message_id = session.scalar(select(TrackedMessage.id).where(TrackedMessage.user_id == g.user_id,
-                                                                    TrackedMessage.public_id == public_id))
+    message_id = user_session().scalar(select(TrackedMessage.id).where(TrackedMessage.user_id == g.user_id,
+                                                                       TrackedMessage.public_id == public_id))
     if message_id is None:
         raise ApiError(404, "not_found", "No such message.")
     _record_viewing([message_id])
@@ -98,9 +89,8 @@ def viewing_thread():
     thread_id = body.get("thread_id") if isinstance(body, dict) else None
     if not isinstance(thread_id, str) or not 0 < len(thread_id) <= 255:
         raise ApiError(400, "invalid_request", "thread_id is required.")
-    with _rt().db.session() as session:
-        ids = session.scalars(select(TrackedMessage.id).where(TrackedMessage.user_id == g.user_id,
-                                                              TrackedMessage.provider_thread_id == thread_id)).all()
+    ids = user_session().scalars(select(TrackedMessage.id).where(TrackedMessage.user_id == g.user_id,
+                                                                 TrackedMessage.provider_thread_id == thread_id)).all()
     if ids:
         _record_viewing(list(ids))
     return jsonify({"messages": len(ids)})

@@ -1,12 +1,19 @@
-"""Bearer-token authentication for /api/v1 and the sender's footprint it leaves (for telling `self` hits apart)."""
+"""Bearer-token authentication for /api/v1 and the sender's footprint it leaves (for telling `self` hits apart).
+
+A call runs on one connection from the token check to the answer: user_session() for reads (autocommit, so a
+read costs its queries and nothing else), user_transaction() for changes that must happen together.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from contextlib import AbstractContextManager
 from functools import wraps
 
 from flask import current_app, g, request
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
 from ..services.api_tokens import authenticate
 from ..services.record_hits import sender_ip_hash
@@ -29,22 +36,39 @@ def require_user(view):
             raise ApiError(401, "unauthorized", "Send an API token as Authorization: Bearer <token>.",
                            headers={"WWW-Authenticate": 'Bearer realm="mailbeacon"'})
         rt = _rt()
-        with rt.db.transaction() as session:
-            found = authenticate(session, header[7:].strip())
-            if found is None:
+        scope = rt.db.scope()
+        g.db_scope = scope
+        # Closed here rather than at teardown: a streamed answer (/stream) tears down only when the client goes
+        # away, and must not hold a pooled connection for hours. Every view has rendered its answer by now.
+        try:
+            conn = scope.connection()
+            bearer = authenticate(conn, header[7:].strip())
+            if bearer is None:
                 raise ApiError(401, "invalid_token", "This API token is not valid (expired, revoked or unknown); "
                                                      "sign in again.",
                                headers={"WWW-Authenticate": 'Bearer realm="mailbeacon", error="invalid_token"'})
-            user, token = found
-            g.user_id, g.user_email, g.token_id = user.id, user.email, token.id
-            _leave_footprint(rt, session, user.id)
-        retry_after = _rate_limited(rt, token.id)
-        if retry_after:
-            raise ApiError(429, "rate_limited", "Too many requests with this token; slow down.",
-                           headers={"Retry-After": str(retry_after)})
-        return view(*args, **kwargs)
+            g.user_id, g.user_email, g.token_id = bearer.user_id, bearer.email, bearer.token_id
+            _leave_footprint(rt, conn, bearer.user_id)
+            retry_after = _rate_limited(rt, bearer.token_id)
+            if retry_after:
+                raise ApiError(429, "rate_limited", "Too many requests with this token; slow down.",
+                               headers={"Retry-After": str(retry_after)})
+            return view(*args, **kwargs)
+        finally:
+            g.pop("db_scope", None)
+            scope.close()
 
     return wrapper
+
+
+def user_session() -> Session:
+    """The call's session for reads, on the connection its token was checked on."""
+    return g.db_scope.session()
+
+
+def user_transaction() -> AbstractContextManager[Session]:
+    """A transaction on the call's connection: commits when the block ends, rolls back if it raises."""
+    return g.db_scope.transaction()
 
 
 _local_lock = threading.Lock()
@@ -76,7 +100,7 @@ def _rate_limited(rt, token_id: int) -> int:
         return retry_after if _local_windows[key] > limit else 0
 
 
-def _leave_footprint(rt, session, user_id: int) -> None:
+def _leave_footprint(rt, conn, user_id: int) -> None:
     ip = client_ip(request.environ, rt.config.trusted_proxies)
     if not ip:
         return
@@ -87,4 +111,4 @@ def _leave_footprint(rt, session, user_id: int) -> None:
     if now - cache.get(key, 0.0) < FOOTPRINT_EVERY_SECONDS:
         return
     cache[key] = now
-    session.add(SenderActivity(user_id=user_id, activity="api", ip_hash=digest, at_epoch=now))
+    conn.execute(insert(SenderActivity).values(user_id=user_id, activity="api", ip_hash=digest, at_epoch=now))

@@ -5,9 +5,14 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from ..storage.db import unavailable
+
 log = logging.getLogger(__name__)
+# Long enough for a database restart or a fail-over to finish, short enough that a client's list catches up soon.
+DATABASE_RETRY_AFTER = 5
 
 
 class ApiError(Exception):
@@ -42,3 +47,13 @@ def install_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         log.exception("unhandled error")
         return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(exc: SQLAlchemyError):
+        if not unavailable(exc):
+            return _unexpected(exc)
+        # The driver's own words only: SQLAlchemy's message goes on to the statement and its parameters.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        log.warning("database unavailable: %s: %s", type(exc).__name__, reason[0] if reason else "")
+        return error_response(503, "database_unavailable", "The database can't be reached just now; try again "
+                                                           "shortly.", {"Retry-After": str(DATABASE_RETRY_AFTER)})

@@ -22,11 +22,12 @@ def _json(schema: dict, description: str) -> dict:
 
 def _errors(*codes: int) -> dict:
     texts = {400: "The request is malformed.", 401: "No valid API token.", 404: "Not found (or not yours).",
-             409: "The account is not in a state to do this.", 429: "Rate limited; see Retry-After."}
+             409: "The account is not in a state to do this.", 429: "Rate limited; see Retry-After.",
+             503: "The database can't be reached just now; see Retry-After."}
     return {str(c): _json(_ref("Error"), texts[c]) for c in codes}
 
 
-_AUTH_ERRORS = (401, 429)
+_AUTH_ERRORS = (401, 429, 503)
 
 SCHEMAS: dict = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
