@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from ..runtime import Runtime
 from ..storage import donottrack
@@ -45,6 +45,7 @@ PRIOR_HITS_CONSIDERED = 50
 OPEN_KINDS = frozenset({"human", "proxy_open"})       # a real open (a proxy's has no device or place)
 CLICK_KINDS = frozenset({"human"})
 SUMMARY_KINDS = SummaryKinds(OPEN_KINDS, CLICK_KINDS)
+NOTIFICATION_LOCK_SPACE = 0x6D62  # the first key of our advisory locks on notifications ("mb")
 
 
 @dataclass
@@ -84,12 +85,44 @@ def record_batch(rt: Runtime, hits: list[dict], *, networks, enrich: Callable[[H
     with rt.db.transaction() as session:
         uids = [h.get("uid") for group in by_message.values() for h in group]
         already = set(session.scalars(select(Hit.hit_uid).where(Hit.hit_uid.in_(uids))).all()) if uids else set()
+        pending: list[_PendingNote] = []
         for message_id, group in sorted(by_message.items()):
             fresh = [h for h in group if h.get("uid") and h["uid"] not in already]
             result.duplicates_skipped += len(group) - len(fresh)
             if fresh:
-                _record_for_message(rt, session, message_id, fresh, networks, enrich, result)
+                _record_for_message(rt, session, message_id, fresh, networks, enrich, result, pending)
+        _insert_notifications(session, pending, result)
     return result
+
+
+@dataclass
+class _PendingNote:
+    message: TrackedMessage
+    hit: Hit
+    links: dict
+    settings: object
+
+
+def _insert_notifications(session, pending: list[_PendingNote], result: BatchResult) -> None:
+    """Notifications last, each user's under a lock held until the batch commits.
+
+    Clients page notifications by id ("everything after the last one I saw") and the live stream sends them in id
+    order. So a user's notification ids must become visible in the order they were given out: were two workers to
+    take ids 10 and 11 and commit 11 first, a client that saw 11 would never ask for 10. Taking each user's lock
+    (in user order, so two batches never wait on each other in a cycle) before taking ids makes commit order id
+    order. SQLite needs nothing: one writer at a time already commits in id order.
+    """
+    if not pending:
+        return
+    session.flush()  # the hits' ids, for the notifications' hit_id
+    if session.get_bind().dialect.name == "postgresql":
+        for user_id in sorted({p.message.user_id for p in pending}):
+            session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                            {"space": NOTIFICATION_LOCK_SPACE, "key": user_id % 2**31})
+    notes = [(p.message.user_id, _notification(p.message, p.hit, p.links, p.settings)) for p in pending]
+    session.add_all(note for _user, note in notes)
+    session.flush()
+    result.notifications.extend((user_id, {"id": note.id, **note.payload}) for user_id, note in notes)
 
 
 def _lock_message(session, message_id: int) -> TrackedMessage | None:
@@ -112,7 +145,8 @@ def _lock_message(session, message_id: int) -> TrackedMessage | None:
     return session.scalar(query)
 
 
-def _record_for_message(rt, session, message_id, hits, networks, enrich, result: BatchResult) -> None:
+def _record_for_message(rt, session, message_id, hits, networks, enrich, result: BatchResult,
+                        pending: list[_PendingNote]) -> None:
     message = _lock_message(session, message_id)
     if message is None:
         for _ in hits:
@@ -169,11 +203,7 @@ def _record_for_message(rt, session, message_id, hits, networks, enrich, result:
         result.stored += 1
         result.kinds[verdict.kind] = result.kinds.get(verdict.kind, 0) + 1
         if hit.counted and wants_notification(settings, hit, first_open=not had_human_open):
-            session.flush()
-            note = _notification(message, hit, links, settings)
-            session.add(note)
-            session.flush()
-            result.notifications.append((message.user_id, {"id": note.id, **note.payload}))
+            pending.append(_PendingNote(message, hit, links, settings))
         if hit.counted and hit.hit_type == "open" and hit.kind in OPEN_KINDS:
             had_human_open = True
             result.opened_messages.add(message.id)

@@ -20,6 +20,7 @@ import time
 
 from flask import Blueprint, Response, current_app, g, request, stream_with_context
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..notify.publish import CHANNEL_PREFIX
 from ..storage.models import Notification
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("stream", __name__, url_prefix="/api/v1")
 
 HEARTBEAT_SECONDS = 15.0  # a comment line this often keeps proxies and the client's idle timers happy
-BACKLOG_LIMIT = 200
+CATCH_UP_PAGE = 200
 CLIENT_QUEUE = 1000
 
 
@@ -104,13 +105,22 @@ _FANOUT_LOCK = threading.Lock()
 
 def _format(event: dict) -> str:
     lines = []
-    if event.get("id") is not None and event.get("event") in ("open", "click"):
+    if _is_notification(event):
         lines.append(f"id: {event['id']}")
         lines.append("event: notification")
     else:
         lines.append("event: message")
     lines.append("data: " + json.dumps(event, separators=(",", ":"), default=str))
     return "\n".join(lines) + "\n\n"
+
+
+def _stored_after(rt, user_id: int, after_id: int) -> list[dict]:
+    """The user's notifications after `after_id`, oldest first, one page."""
+    with rt.db.session() as session:
+        rows = session.scalars(select(Notification).where(Notification.user_id == user_id,
+                                                          Notification.id > after_id)
+                               .order_by(Notification.id).limit(CATCH_UP_PAGE)).all()
+        return [render_notification(note) for note in rows]
 
 
 @bp.get("/stream")
@@ -125,38 +135,64 @@ def stream():
     app = current_app._get_current_object()
     rt = app.extensions["mailbeacon"]
     inbox: queue.Queue = queue.Queue(maxsize=CLIENT_QUEUE)
+    overflowed = threading.Event()
 
     def listener(event: dict) -> None:
         try:
             inbox.put_nowait(event)
         except queue.Full:
-            pass  # a client this far behind catches up from the database on reconnect
+            overflowed.set()  # what didn't fit is in the database: the stream reads it from there
 
-    # Subscribe before reading the backlog, so nothing published in between is missed (duplicates are skipped).
+    # Subscribe before reading what is stored, so nothing published in between is missed.
     unsubscribe = _fanout(app).subscribe(user_id, listener)
 
     def generate():
+        # Notifications are sent from the database, in id order, and a live event only says that there is
+        # something new. The clients keep the last id they saw and skip anything at or below it; sending the
+        # stored rows rather than the events as they come means one published late (another worker's, a
+        # moment behind) or dropped from a full queue is still sent, and before anything newer.
         sent_up_to = last_id
+
+        def catch_up():
+            nonlocal sent_up_to
+            overflowed.clear()
+            try:
+                while True:
+                    page = _stored_after(rt, user_id, sent_up_to)
+                    for note in page:
+                        sent_up_to = note["id"]
+                        yield _format(note)
+                    if len(page) < CATCH_UP_PAGE:
+                        return
+            except SQLAlchemyError as exc:
+                # The database is away: keep the stream open and read again at the next event or heartbeat.
+                log.warning("stream could not read notifications (%s)", exc.__class__.__name__)
+                overflowed.set()
+
         try:
-            yield f"retry: 3000\n: connected\n\n"
-            with rt.db.session() as session:
-                backlog = session.scalars(select(Notification).where(
-                    Notification.user_id == user_id, Notification.id > last_id)
-                    .order_by(Notification.id).limit(BACKLOG_LIMIT)).all()
-                for note in backlog:
-                    yield _format(render_notification(note))
-                    sent_up_to = max(sent_up_to, note.id)
+            yield "retry: 3000\n: connected\n\n"
+            yield from catch_up()
             while True:
                 try:
-                    event = inbox.get(timeout=HEARTBEAT_SECONDS)
+                    events = [inbox.get(timeout=HEARTBEAT_SECONDS)]
                 except queue.Empty:
+                    if overflowed.is_set():
+                        yield from catch_up()
                     yield ": keep-alive\n\n"
                     continue
-                if event.get("event") in ("open", "click") and event.get("id") is not None:
-                    if int(event["id"]) <= sent_up_to:
-                        continue
-                    sent_up_to = int(event["id"])
-                yield _format(event)
+                while True:  # everything already waiting, so a burst costs one read of the database
+                    try:
+                        events.append(inbox.get_nowait())
+                    except queue.Empty:
+                        break
+                newer = overflowed.is_set()
+                for event in events:
+                    if _is_notification(event):
+                        newer = newer or int(event["id"]) > sent_up_to
+                    else:
+                        yield _format(event)  # send progress and failures: not stored, sent as they come
+                if newer:
+                    yield from catch_up()
         finally:
             unsubscribe()
 
@@ -164,3 +200,7 @@ def stream():
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise hold events back
     return response
+
+
+def _is_notification(event: dict) -> bool:
+    return event.get("event") in ("open", "click") and event.get("id") is not None
