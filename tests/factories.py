@@ -9,15 +9,17 @@ from mailbeacon.storage.models import Link, TrackedMessage, User
 
 
 def make_message(session, *, sender="sender@example.com", recipients=("ayse@example.org",), urls=(),
-                 honeypot=False, sent_seconds_ago=3600, subject="Quarterly pricing") -> TrackedMessage:
+                 honeypot=False, sent_seconds_ago=3600, subject="Quarterly pricing", account_id=None,
+                 thread_id=None, track_opens=True) -> TrackedMessage:
     user = session.query(User).filter_by(email=sender).one_or_none()
     if user is None:
         user = User(email=sender)
         session.add(user)
         session.flush()
     sent = datetime.now(timezone.utc) - timedelta(seconds=sent_seconds_ago)
-    message = TrackedMessage(user_id=user.id, subject=subject, recipients=list(recipients), track_opens=True,
-                             track_clicks=bool(urls), status="sent", sent_at=sent, created_at=sent)
+    message = TrackedMessage(user_id=user.id, account_id=account_id, provider_thread_id=thread_id, subject=subject,
+                             recipients=list(recipients), track_opens=track_opens, track_clicks=bool(urls),
+                             status="sent", sent_at=sent, created_at=sent)
     session.add(message)
     session.flush()
     for i, url in enumerate(urls):
