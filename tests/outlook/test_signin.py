@@ -264,3 +264,23 @@ def test_the_default_api_audience_follows_the_add_in_manifest(config_env):
 
     rt = Runtime(Config.from_env({**config_env, "MAILBEACON_MICROSOFT_CLIENT_ID": "abc"}))
     assert api_audiences(rt) == {"abc", "api://t.mailbeacon.test/abc"}
+
+
+def test_the_add_in_dialog_marks_the_senders_browser_for_their_own_clicks(outlook_backend, ms):
+    from http.cookies import SimpleCookie
+
+    from mailbeacon.tracking import tokens
+
+    rt, app = outlook_backend
+    client = app.test_client()
+    response, _ = start_dialog_sign_in(client, login_hint=WORK)
+    handed = client.post("/auth/microsoft/callback", data=microsoft_answer(ms, response.headers["Location"]))
+    assert handed.status_code == 303
+    jar = SimpleCookie()
+    for header in handed.headers.getlist("Set-Cookie"):
+        jar.load(header)
+    cookie = jar["mb_sender"]
+    assert cookie["path"] == "/c/" and cookie["httponly"] and cookie["samesite"] == "Lax"
+    with rt.db.session() as s:
+        user_id = s.scalar(select(User.id).where(User.email == WORK))
+    assert tokens.verify(cookie.value, keyring=rt.keyring, purpose="sender").message_id == user_id

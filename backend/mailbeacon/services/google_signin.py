@@ -66,6 +66,7 @@ class GoogleSignIn:
                                               "(MAILBEACON_GOOGLE_CLIENT_ID / MAILBEACON_GOOGLE_CLIENT_SECRET)")
         self.rt = rt
         self.callback_url = f"{rt.config.public_url}/auth/google/callback"
+        self.signed_in_user_id: int | None = None  # set by a successful finish()
 
     def metadata(self) -> dict:
         return _discovery.get(f"{self.rt.config.google_issuer}/.well-known/openid-configuration")
@@ -124,6 +125,7 @@ class GoogleSignIn:
             return _client_redirect(data, error="insufficient_scope",
                                     error_description="mailbeacon needs permission to send your drafts")
         user = self._store_account(session, claims, token, granted)
+        self.signed_in_user_id = user.id
         one_time = create_code(session, user, client=data["client"], redirect_uri=data["client_redirect_uri"],
                                code_challenge=data["code_challenge"])
         return _client_redirect(data, code=one_time)

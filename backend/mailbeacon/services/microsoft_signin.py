@@ -64,6 +64,7 @@ class MicrosoftSignIn:
         require_configured(rt)
         self.rt = rt
         self.callback_url = f"{rt.config.public_url}/auth/microsoft/callback"
+        self.signed_in_user_id: int | None = None  # set by a successful finish()
 
     # --- the dialog: authorization code with PKCE --------------------------------------------------------------
     def start(self, session, *, client_redirect_uri: str, client_state: str, code_challenge: str,
@@ -130,6 +131,7 @@ class MicrosoftSignIn:
         claims = result.get("id_token_claims") or {}
         try:
             user = self._store_account(session, claims=claims, cache=cache, granted=_granted(result))
+            self.signed_in_user_id = user.id
         except AuthError as exc:
             return back(error=exc.code, error_description=exc.message)
         one_time = create_code(session, user, client=data["client"], redirect_uri=data["client_redirect_uri"],

@@ -40,7 +40,7 @@ def google_callback():
                                    error=request.args.get("error"))
     except AuthError as exc:
         return error_page(400, "Sign-in failed", exc.message)
-    return back_to_client(target)
+    return back_to_client(target, sender_id=signin.signed_in_user_id)
 
 
 @bp.post("/auth/token")

@@ -51,7 +51,8 @@ def microsoft_callback():
             target = signin.finish(session, params=params)
     except AuthError as exc:
         return error_page(400, "Sign-in failed", exc.message)
-    return back_to_client(target, status=303)  # 303: the browser follows a form post with a GET
+    # 303: the browser follows a form post with a GET.
+    return back_to_client(target, status=303, sender_id=signin.signed_in_user_id)
 
 
 @bp.post("/auth/microsoft/sso")
