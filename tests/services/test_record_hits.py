@@ -123,6 +123,16 @@ def test_sender_own_recent_ip_makes_a_hit_self(rt, session):
     assert stored(session, message)[0].kind == "self"
 
 
+def test_an_address_the_sender_used_days_ago_no_longer_makes_a_hit_self(rt, session):
+    message = make_message(session)
+    # A week ago the sender's laptop was on this network (a café, a client's office); today a recipient is.
+    session.add(SenderActivity(user_id=message.user_id, activity="api", ip_hash=sender_ip_hash(rt, "203.0.113.78"),
+                               at_epoch=time.time() - 7 * 24 * 3600))
+    session.commit()
+    record_batch(rt, [hit(message, ip="203.0.113.78")], networks=NETWORKS)
+    assert stored(session, message)[0].kind == "human"
+
+
 def test_sender_cookie_on_a_click_is_self_but_a_forged_one_is_not(rt, session):
     message = make_message(session, urls=["https://example.com/a", "https://example.com/b"])
     good = tokens.sign("sender", message.user_id, keyring=rt.keyring)

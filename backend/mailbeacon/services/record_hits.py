@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -215,7 +216,7 @@ def _record_for_message(rt, session, message_id, hits, networks, enrich, result:
 class _SenderContext:
     user_id: int
     viewing_epochs: list[float]
-    ip_hashes: set[str]
+    ip_seen: dict[str, list[float]]  # the sender's client IPs (keyed hashes) and when each was seen
     ip_hash: Callable[[str], str]
     keyring: tokens.Keyring
 
@@ -226,8 +227,20 @@ class _SenderContext:
             .where(SenderActivity.user_id == message.user_id)
             .order_by(SenderActivity.at_epoch.desc()).limit(200)).all()
         viewing = [r.at_epoch for r in rows if r.activity == "viewing" and r.message_id in (None, message.id)]
-        hashes = {r.ip_hash for r in rows if r.ip_hash}
-        return cls(message.user_id, viewing, hashes, lambda ip: sender_ip_hash(rt, ip), rt.keyring)
+        seen: dict[str, list[float]] = defaultdict(list)
+        for r in rows:
+            if r.ip_hash:
+                seen[r.ip_hash].append(r.at_epoch)
+        return cls(message.user_id, viewing, dict(seen), lambda ip: sender_ip_hash(rt, ip), rt.keyring)
+
+    def sender_was_at(self, ip: str | None, at: float) -> bool:
+        """The sender used our API from this address within SENDER_IP_WINDOW_SECONDS of the hit. Only recently:
+        addresses change hands (a laptop on a café's network, a recipient behind the same office NAT a week
+        later), and an old match would file a real open as the sender's."""
+        if not ip:
+            return False
+        epochs = self.ip_seen.get(self.ip_hash(ip))
+        return bool(epochs) and any(abs(at - epoch) <= SENDER_IP_WINDOW_SECONDS for epoch in epochs)
 
 
 def _facts_for(hit: dict, message: TrackedMessage, links: dict, sent_epoch: float, ctx: _SenderContext) -> HitFacts:
@@ -258,7 +271,7 @@ def _facts_for(hit: dict, message: TrackedMessage, links: dict, sent_epoch: floa
         links_in_message=sum(1 for l in links.values() if not l.is_honeypot) or None,
         honeypot=bool(link is not None and link.is_honeypot),
         sender_viewing_seconds_ago=viewing_ago,
-        sender_last_ip=ip if ip and ctx.ip_hash(ip) in ctx.ip_hashes else None,
+        sender_last_ip=ip if ctx.sender_was_at(ip, at or time.time()) else None,
         sender_cookie=sender_cookie,
         at=at or None,
     )
