@@ -222,3 +222,35 @@ def test_offline_enricher_fills_the_asn_but_asks_no_dns(resolver):
     enriched = Enricher(resolver=resolver, asn_table=table, dns=False).enrich(a_hit())
     assert (enriched.asn, enriched.reverse_dns, enriched.forward_confirmed) == (15324, None, None)
     assert resolver.calls == []
+
+
+def test_the_hit_worker_files_a_hit_by_the_asn_of_an_ip2asn_table_in_the_networks_dir(config, session, tmp_path):
+    """The worker itself, not only `mailbeacon classify`: its enricher takes the table the lists hold."""
+    import secrets
+    import time
+
+    from sqlalchemy import select
+
+    from mailbeacon.jobs import context
+    from mailbeacon.jobs.hits import process_hit_batch
+    from mailbeacon.runtime import Runtime
+    from mailbeacon.storage.models import Hit
+
+    from ..factories import make_message
+
+    (tmp_path / "ip2asn-v4.tsv").write_text("198.51.100.0\t198.51.100.255\t15324\tUS\tBARRACUDA\n")
+    rt = Runtime(config.replace(networks_dir=str(tmp_path)))
+    context.use_runtime(rt)
+    context.set_enricher(Enricher(dns=False))  # no DNS here: the ASN is a local look-up
+    try:
+        message = make_message(session, urls=["https://example.com/a"])
+        process_hit_batch([{"uid": secrets.token_hex(16), "at": time.time(), "type": "click", "link": 0,
+                            "message_id": message.id, "method": "GET", "user_agent": CHROME,
+                            "ip": "198.51.100.9", "headers": {}}])
+        with rt.db.session() as s:
+            row = s.scalar(select(Hit).where(Hit.message_id == message.id))
+        assert row.kind == "scanner" and "barracuda" in row.reason.lower()
+        assert row.facts["asn"] == 15324
+    finally:
+        context.use_runtime(Runtime(config))
+        rt.close()

@@ -29,8 +29,10 @@ def _after_opens(rt, message_ids: set[int]) -> None:
 
 def process_hit_batch(hits: list[dict]) -> dict:
     rt = context.current_runtime()
+    networks = context.networks()
     enricher = context.enricher()
-    result = record_batch(rt, hits, networks=context.networks(), enrich=enricher.enrich)
+    enricher.use_asn_table(networks.asn_table)  # an ip2asn table in MAILBEACON_NETWORKS_DIR, if there is one
+    result = record_batch(rt, hits, networks=networks, enrich=enricher.enrich)
     backend = RedisPublisher(rt.redis) if rt.redis is not None else rt.broker
     Publisher(backend).publish_all(result.notifications)
     count_hit_kinds(rt, result.kinds, result.dropped)

@@ -156,6 +156,10 @@ class Enricher:
                 changes["forward_confirmed"] = confirmed
         return replace(facts, **changes) if changes else facts
 
+    def use_asn_table(self, table: AsnLookup | None) -> None:
+        """The ASN table of the network lists in force (they are reloaded while the worker runs)."""
+        self._asn_table = table
+
     def asn(self, ip: str) -> int | None:
         try:
             return self._asn_table.lookup(ip) if self._asn_table is not None else None
