@@ -71,3 +71,13 @@ def test_the_web_service_uses_serve_with_redis_and_several_workers():
 
 def test_redis_keeps_queued_hits_across_a_restart():
     assert "--appendonly" in SERVICES["redis"]["command"]
+
+
+def test_clients_are_sent_to_the_stream_service_not_to_the_web_threads():
+    """/api/v1/me tells clients MAILBEACON_STREAM_URL; it must name the published port of the gevent service."""
+    env = COMPOSE["x-mailbeacon-env"]
+    stream_url = env["MAILBEACON_STREAM_URL"].split(":-", 1)[-1].rstrip("}")
+    args = dict(mailbeacon_commands())["stream"]
+    port = args[args.index("--port") + 1]
+    assert args[0] == "stream" and stream_url.endswith(":" + port)
+    assert any(mapping.split(":")[0] == port for mapping in SERVICES["stream"]["ports"])
