@@ -47,6 +47,8 @@ def test_every_documented_setting_is_read(tmp_path):
         "MAILBEACON_TOKEN_KEYS": f"7:{key},3:{key}",
         "MAILBEACON_MAX_MESSAGE_BYTES": "2048",
         "MAILBEACON_HONEYPOT_LINK": "off",
+        "MAILBEACON_WORKER_TTL": "15",
+        "MAILBEACON_SERVER_THREADS": "8",
     })
     assert config.public_url == "https://t.example.com"
     assert config.redis_url == "redis://127.0.0.1:6379/3" and not config.embedded_queue
@@ -55,6 +57,7 @@ def test_every_documented_setting_is_read(tmp_path):
     assert [kid for kid, _ in config.token_keys] == [7, 3]
     assert config.max_message_bytes == 2048 and config.honeypot_link is False
     assert config.networks_dir == "/etc/mb/networks"
+    assert config.worker_ttl == 15 and config.server_threads == 8
 
 
 @pytest.mark.parametrize("name,value", [
@@ -69,3 +72,19 @@ def test_every_documented_setting_is_read(tmp_path):
 def test_malformed_settings_name_the_variable(name, value, tmp_path):
     with pytest.raises(ConfigError, match=name):
         Config.from_env({**SECRET, "MAILBEACON_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", name: value})
+
+
+def test_settings_are_read_in_config_py_and_nowhere_else():
+    """DESIGN.md: every MAILBEACON_* variable is read by Config.from_env() and nowhere else (writing one for a
+    child process, as `serve --threads` does, is allowed)."""
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "backend" / "mailbeacon"
+    reads = re.compile(r"""(getenv\(|environ\.get\(|environ\[)\s*["']MAILBEACON_[A-Z_]+["']\s*(\](?!\s*=[^=])|[,)])""")
+    offenders = [f"{path.relative_to(package)}:{n}" for path in package.rglob("*.py") if path.name != "config.py"
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if reads.search(line)]
+    assert offenders == []
+    documented = set(re.findall(r"`(MAILBEACON_[A-Z_]+)`", (package.parents[1] / "README.md").read_text()))
+    source = (package / "config.py").read_text()
+    assert sorted(name for name in documented if f'"{name}"' not in source) == []

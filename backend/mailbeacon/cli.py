@@ -214,8 +214,7 @@ def worker(queue_names: str | None, burst: bool, fork: bool) -> None:
 
     connection = redis.Redis.from_url(config.redis_url)
     worker_class = Worker if fork else SimpleWorker
-    ttl = int(os.environ.get("MAILBEACON_WORKER_TTL", "60"))
-    w = worker_class([q.queue(n, connection) for n in names], connection=connection, worker_ttl=ttl)
+    w = worker_class([q.queue(n, connection) for n in names], connection=connection, worker_ttl=config.worker_ttl)
     w.work(burst=burst, with_scheduler=True, logging_level=config.log_level)
 
 

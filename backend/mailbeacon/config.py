@@ -178,6 +178,10 @@ class Config:
     microsoft_api_app_id_uri: str | None = None  # default: api://<public host>/<client id>, as the manifest says
     api_rate_per_minute: int = 600
     stream_url: str | None = None
+    worker_ttl: int = 60  # seconds an RQ worker's heartbeat lives; a dead worker's batches are recovered after it
+    # WSGI threads per `serve` process, for everything but /o and /c (those wait on the event loop, not in a
+    # thread): API calls, sign-in, admin, and in embedded mode the notification streams, which hold one each.
+    server_threads: int = 32
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -244,6 +248,8 @@ class Config:
             api_token_days=_int(env, "MAILBEACON_API_TOKEN_DAYS", 30, minimum=1),
             **_microsoft_settings(env),
             api_rate_per_minute=_int(env, "MAILBEACON_API_RATE_PER_MINUTE", 600, minimum=1),
+            worker_ttl=_int(env, "MAILBEACON_WORKER_TTL", 60, minimum=5),
+            server_threads=_int(env, "MAILBEACON_SERVER_THREADS", 32, minimum=1),
             stream_url=(env.get("MAILBEACON_STREAM_URL", "").strip().rstrip("/") or None),
             extra={k: v for k, v in env.items() if k.startswith("MAILBEACON_")},
         )

@@ -14,10 +14,6 @@ import tempfile
 
 from .config import Config
 
-# WSGI threads per server process, for everything but the hit endpoints (which wait on the event loop, not in a
-# thread): API calls, sign-in, admin, and in embedded mode the notification streams, which hold one each.
-DEFAULT_THREADS = 32
-
 
 def serving_app():
     """The application as each server worker loads it (a granian factory, run in the worker)."""
@@ -25,7 +21,7 @@ def serving_app():
     from .wsgi import application
 
     front = AsgiFront(application.wsgi_app, application.wsgi_app, application.extensions["mailbeacon.pipeline"],
-                      threads=server_threads())
+                      threads=application.extensions["mailbeacon"].config.server_threads)
 
     # Everything built at start-up (Flask, SQLAlchemy, the classifier's tables: ~100k objects) lives as long as
     # the process. Frozen, the collector stops walking it on every full collection: a 50-80 ms stall of every
@@ -33,10 +29,6 @@ def serving_app():
     gc.collect()
     gc.freeze()
     return front
-
-
-def server_threads() -> int:
-    return int(os.environ.get("MAILBEACON_SERVER_THREADS", DEFAULT_THREADS))
 
 
 def _prepare_multiprocess_metrics(workers: int) -> None:
@@ -55,7 +47,8 @@ def run_server(config: Config, *, workers: int = 1, threads: int | None = None) 
     from granian.log import LogLevels
 
     if threads:
-        os.environ["MAILBEACON_SERVER_THREADS"] = str(threads)  # read again by serving_app() in each worker
+        # Each server worker builds its own Config from the environment (serving_app): the choice goes that way.
+        os.environ["MAILBEACON_SERVER_THREADS"] = str(threads)
     _prepare_multiprocess_metrics(workers)
     server = Granian(
         "mailbeacon.server:serving_app",
