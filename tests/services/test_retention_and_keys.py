@@ -32,6 +32,50 @@ def test_purge_deletes_old_hits_and_notifications_but_keeps_links_working(rt, se
         assert s.scalar(select(func.count()).select_from(Link)) == 1
 
 
+def test_failed_hit_batches_holding_full_addresses_expire_after_a_week(config, tmp_path):
+    import os
+
+    from mailbeacon.jobs.queues import FAILED_HIT_BATCH_SECONDS
+    from mailbeacon.jobs.spool import Spool
+
+    rt = Runtime(config.replace(spool_dir=str(tmp_path / "spool")))
+    spool = Spool(rt.config.spool_dir)
+    spool.write([{"uid": "a", "ip": "198.51.100.77", "type": "open", "message_id": 1}])
+
+    def refuse(batch):
+        raise RuntimeError("database refused")
+
+    for _ in range(2):  # the second failure sets it aside
+        try:
+            spool.replay(refuse, max_attempts=2)
+        except RuntimeError:
+            pass
+    [kept] = spool.failed()
+    set_aside = spool.failed_directory / f"{kept['id']}.batch"
+    corrupt = spool.directory / "0000-unreadable.corrupt"
+    corrupt.write_bytes(b"198.51.100.78 {")
+    assert purge_expired(rt)["failed_batches"] == 0 and set_aside.exists()  # a fresh failure waits for a retry
+    week_ago = time.time() - FAILED_HIT_BATCH_SECONDS - 60
+    for path in (set_aside, corrupt):
+        os.utime(path, (week_ago, week_ago))
+    assert purge_expired(rt)["failed_batches"] == 2
+    assert spool.failed() == [] and not corrupt.exists()
+    rt.close()
+
+
+def test_a_failed_hit_batch_in_redis_expires_after_a_week_too():
+    from mailbeacon.jobs.handoff import RedisBatchWriter
+    from mailbeacon.jobs.queues import FAILED_HIT_BATCH_SECONDS
+
+    import redis
+
+    writer = RedisBatchWriter(redis.Redis())  # builds the commands only; nothing is sent
+    commands = writer.commands([{"uid": "a", "ip": "198.51.100.79"}])
+    job_hash = next(args for args, _options in commands if args[0] == "HSET" and "failure_ttl" in args)
+    fields = dict(zip(job_hash[2::2], job_hash[3::2]))
+    assert int(fields["failure_ttl"]) == FAILED_HIT_BATCH_SECONDS <= 8 * 24 * 3600
+
+
 def test_rotation_reencrypts_stored_secrets_and_the_old_key_can_go(config_env, database_url):
     old_key = base64.urlsafe_b64encode(b"o" * 32).decode()
     new_key = base64.urlsafe_b64encode(b"n" * 32).decode()

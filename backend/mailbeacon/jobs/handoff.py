@@ -296,6 +296,7 @@ class RedisBatchWriter:
         self._redis = redis_client
         self._queue = queues.queue(queues.HITS, redis_client)
         self._retry = queues.HIT_RETRY
+        self._failure_ttl = queues.FAILED_HIT_BATCH_SECONDS
         self.breaker = breaker or CircuitBreaker()
 
     def commands(self, batch: list[dict]) -> list:
@@ -315,7 +316,7 @@ class RedisBatchWriter:
                 description=f"hit batch of {len(batch)}",
                 retry=self._retry,
                 result_ttl=0,
-                failure_ttl=30 * 24 * 3600,
+                failure_ttl=self._failure_ttl,
                 timeout=300,
                 pipeline=pipe,
             )

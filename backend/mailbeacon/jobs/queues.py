@@ -18,6 +18,9 @@ SERIALIZER = None
 # Retries with backoff: a database outage of several minutes must not lose a batch. A batch that exhausts them lands
 # in the failed registry, where the admin API can retry it.
 HIT_RETRY = Retry(max=12, interval=[1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 900, 1800])
+# How long a failed hit batch waits for an admin's retry. It holds the hits' full client addresses (the retry needs
+# them for the network look-ups), so it is kept for days, not months: a week covers a long weekend's outage.
+FAILED_HIT_BATCH_SECONDS = 7 * 24 * 3600
 
 
 def queue(name: str, connection) -> Queue:

@@ -102,7 +102,9 @@ class Spool:
                 if max_attempts is not None and attempts >= max_attempts:
                     self._failures.pop(claimed.stem, None)
                     self.failed_directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    os.rename(claimed, self.failed_directory / (claimed.stem + ".batch"))
+                    set_aside = self.failed_directory / (claimed.stem + ".batch")
+                    os.rename(claimed, set_aside)
+                    os.utime(set_aside)  # when it failed, which is what its expiry counts from (retention.py)
                     log.error("spooled batch %s failed %d times; set aside for retry", claimed.stem, attempts)
                 else:
                     self._failures[claimed.stem] = attempts
