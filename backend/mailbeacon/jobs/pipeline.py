@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 
 
 class HitPipeline:
+    # The embedded stand-in for RQ's scheduler: how often it looks at the schedule, and how long after start a job
+    # first runs (start-up is busy enough). Attributes, so that a test can run the real schedule without waiting.
+    maintenance_tick_seconds = 5.0
+    maintenance_first_run_seconds = 60.0
+
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.spool = Spool(rt.config.spool_dir)
@@ -67,13 +72,16 @@ class HitPipeline:
     def _maintain(self) -> None:
         from . import maintenance
 
+        # A job that has not run yet counts as last run so that it is due maintenance_first_run_seconds after start
+        # (measured from the start, not from each look: from `now` it would never come due).
+        never_ran = time.monotonic() + self.maintenance_first_run_seconds
         last_run: dict[str, float] = {}
-        while not self._stopping.wait(5.0):
+        while not self._stopping.wait(self.maintenance_tick_seconds):
             now = time.monotonic()
             for func, _queue, interval in maintenance.SCHEDULE:
                 if func is maintenance.recover_abandoned:
                     continue  # nothing is abandoned in-process: the spool keeps unfinished batches
-                if now - last_run.get(func.__name__, now - interval + 60) >= interval:
+                if now - last_run.get(func.__name__, never_ran - interval) >= interval:
                     last_run[func.__name__] = now
                     try:
                         func()
@@ -85,5 +93,8 @@ class HitPipeline:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._maintenance is not None:
+            # A purge still running must not outlive its pipeline and write into whatever uses the database next.
+            self._maintenance.join(timeout=30)
         self.replayer.stop()
         self.async_committer.close()
