@@ -42,15 +42,28 @@ def failed_jobs(redis_client, limit: int = 100) -> list[dict]:
                 job = Job.fetch(job_id, connection=redis_client, serializer=queues.SERIALIZER)
             except Exception:
                 continue
-            exc = job.latest_result().exc_string if job.latest_result() else None
+            result = job.latest_result()
+            exc = result.exc_string if result else None
             out.append({
                 "id": job.id, "queue": name, "kind": job.func_name,
                 "hits": len(job.args[0]) if name == queues.HITS and job.args else None,
                 "failed_at": job.ended_at.isoformat() if job.ended_at else None,
-                # The last line of the traceback says what went wrong without dumping payloads.
-                "error": exc.strip().splitlines()[-1][:300] if exc else None,
+                "error": _exception_line(exc)[:300] if exc else None,
             })
     return out
+
+
+def _exception_line(exc_string: str) -> str:
+    """The line naming the exception that ended the job: what went wrong, without dumping payloads.
+
+    Not simply the traceback's last line: a message can run over several lines, and SQLAlchemy ends its own with a
+    link to its documentation. The exception's line is the first at the margin after the last frame."""
+    lines = exc_string.strip().splitlines()
+    frames = [i for i, line in enumerate(lines) if line.startswith("  File ")]
+    for line in lines[frames[-1] + 1:] if frames else lines:
+        if line and not line[0].isspace():
+            return line
+    return lines[-1] if lines else ""
 
 
 def retry_failed_job(redis_client, job_id: str) -> bool:
