@@ -18,7 +18,7 @@ def queue_status(redis_client) -> dict:
         q = queues.queue(name, redis_client)
         depth[name] = q.count
         if name == queues.HITS and depth[name]:
-            oldest = q.get_job_ids(0, 0)
+            oldest = q.get_job_ids(0, 1)  # (0, 0) is RQ's "to the end": every id of a backlog, on every probe
             job = Job.fetch(oldest[0], connection=redis_client, serializer=queues.SERIALIZER) if oldest else None
             if job is not None and job.enqueued_at is not None:
                 lag = max(0.0, time.time() - job.enqueued_at.timestamp())
