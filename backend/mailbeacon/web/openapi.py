@@ -242,7 +242,7 @@ def _document() -> dict:
             "/api/v1/accounts/{account_id}": {"delete": {
                 "operationId": "deleteAccount", "summary": "Disconnect an account and delete its tracking data",
                 "parameters": [{"name": "account_id", "in": "path", "required": True,
-                                "schema": {"type": "integer"}}],
+                                "schema": {"type": "integer", "minimum": 0}}],
                 "responses": {"204": {"description": "Deleted."}, **_errors(404, *_AUTH_ERRORS)}}},
             "/api/v1/outlook/messages": {"post": {
                 "operationId": "sendOutlookMessage",
