@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from mailbeacon.jobs import context
 from mailbeacon.jobs.hits import process_hit_batch
-from mailbeacon.storage.models import ApiToken, Hit, Link, MailAccount, Notification, SenderActivity
+from mailbeacon.storage.models import (ApiToken, Hit, Link, MailAccount, Notification, SenderActivity,
+                                       TrackedMessage)
 
 from ..api_support import account_id_of, hit_for, token_id_of, user_with_token
 from ..factories import make_message
@@ -50,6 +51,7 @@ def test_revoking_another_users_real_token_answers_404_and_their_token_keeps_wor
     assert client.get("/api/v1/me", headers=bob).status_code == 200
     [listed] = client.get("/api/v1/tokens", headers=bob).get_json()["tokens"]
     assert listed["id"] == bobs_token and listed["revoked"] is False
+    assert bobs_token not in [t["id"] for t in client.get("/api/v1/tokens", headers=alice).get_json()["tokens"]]
     assert count(rt, ApiToken, ApiToken.id == bobs_token, ApiToken.revoked_at.is_(None)) == 1
 
 
@@ -91,3 +93,28 @@ def test_viewing_another_users_thread_records_nothing_against_their_messages(cli
         detail = client.get(f"/api/v1/messages/{message.public_id}", headers=bob).get_json()
         assert [e["kind"] for e in detail["timeline"]] == ["human"] and detail["opens"]["count"] == 1
     assert client.get("/api/v1/notifications/unread-count", headers=bob).get_json()["unread"] == 2
+
+
+def test_a_gmail_send_under_another_users_idempotency_key_never_answers_with_their_message(client, rt, alice_and_bob):
+    alice, theirs = alice_and_bob["alice"], alice_and_bob["theirs"]
+    with rt.db.transaction() as s:
+        s.get(TrackedMessage, theirs.id).idempotency_key = "compose-1-send-1"
+        # Alice's Google account is disconnected, so her own send stops at the account: no job, no Gmail.
+        s.scalar(select(MailAccount).where(MailAccount.address == "alice@example.com")).status = "disconnected"
+
+    response = client.post("/api/v1/messages", headers=alice, json={
+        "draft_id": "r-123456789", "seen": {"to": ["x@example.org"]}, "idempotency_key": "compose-1-send-1"})
+
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "account_disconnected"
+    assert theirs.public_id not in response.get_data(as_text=True)
+
+
+def test_changing_ones_settings_leaves_another_users_alone(client, alice_and_bob):
+    alice, bob = alice_and_bob["alice"], alice_and_bob["bob"]
+    before = client.get("/api/v1/settings", headers=bob).get_json()
+
+    client.patch("/api/v1/settings", headers=alice, json={"tracking": {"opens": False, "notifications": False},
+                                                         "notifications": {"every_open": True, "clicks": False}})
+
+    assert client.get("/api/v1/settings", headers=bob).get_json() == before
+    assert before["tracking"] == {"opens": True, "clicks": True, "notifications": True}
