@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from rq import SimpleWorker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from mailbeacon.jobs import context, queues
 from mailbeacon.jobs.handoff import RedisBatchWriter
