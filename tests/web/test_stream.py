@@ -156,11 +156,19 @@ def test_the_stream_service_on_gevent_delivers_live_events(config_env, redis_url
     context.use_runtime(rt)
     _uid, auth = user_with_token(rt, "gevent@example.com")
     message = make_message(session, sender="gevent@example.com")
+    import redis
+
+    def pattern_subscribers():
+        return sum(1 for c in redis.Redis.from_url(redis_url).client_list(_type="pubsub") if int(c["psub"]) > 0)
+
+    before = pattern_subscribers()
     stream = MailbeaconProcess(["stream", "--workers", "1"], env, tmp_path / "stream.log").start()
     try:
         wait_for_port(port, timeout=30)
         readers = [EventReader(f"http://127.0.0.1:{port}/api/v1/stream", auth) for _ in range(20)]
         time.sleep(0.5)
+        # Twenty clients, one Redis subscription: a connection per client would run out at the pool's limit.
+        assert pattern_subscribers() - before == 1
         process_hit_batch([hit(message)])
         for reader in readers:
             wait_until(lambda: any(e["event"] == "notification" for e in reader.events), timeout=10,
