@@ -28,6 +28,9 @@ class Runtime:
         self.secrets = SecretBox(self.config.encryption_keys)
         self._lock = threading.Lock()
         self._lazy: dict[str, object] = {}
+        # Set by close(): in-process work waiting to retry (embedded send jobs) gives up instead of running on
+        # against a runtime whose connections are gone.
+        self.closing = threading.Event()
 
     def _once(self, name: str, make):
         with self._lock:
@@ -63,6 +66,7 @@ class Runtime:
         return self._once("broker", LocalBroker)
 
     def close(self) -> None:
+        self.closing.set()
         for name in ("redis", "hit_redis"):
             client = self._lazy.pop(name, None)
             if client is not None:

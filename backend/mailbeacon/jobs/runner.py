@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from rq import Retry
@@ -48,14 +47,19 @@ def enqueue(rt: Runtime, func_path: str, *args, queue_name: str = queues.SEND) -
     return f"embedded-{func_path.rsplit('.', 1)[-1]}"
 
 
-def _run_embedded(rt: Runtime, func_path: str, args: tuple, sleep=time.sleep) -> None:
+def _run_embedded(rt: Runtime, func_path: str, args: tuple, sleep=None) -> None:
     from . import context
 
     context.use_runtime(rt) if context._state.get("runtime") is None else None
     func = _resolve(func_path)
     for attempt, delay in enumerate((0,) + SEND_RETRY_INTERVALS):
         if delay:
-            sleep(delay)
+            if sleep is not None:
+                sleep(delay)
+            elif rt.closing.wait(delay):
+                # The server is stopping: the job is left as it stands (a send is resumed at the next start).
+                log.info("job left for the next start", extra={"job": func_path, "attempt": attempt + 1})
+                return
         try:
             func(*args)
             return
