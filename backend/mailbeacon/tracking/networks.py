@@ -3,12 +3,16 @@
 The lists we ship live in mailbeacon/data/networks (each says its source and date).
 A directory named in config (MAILBEACON_NETWORKS_DIR) overrides and extends them:
 a file there with the same tag as a shipped list replaces it (a fresher download),
-any other file adds a list. A scheduled job refreshes that directory by saving the
-publishers' files unchanged; loading again picks them up, and version() changes so
-caches keyed on it know.
+any other file adds a list. The scheduled fetch (jobs/maintenance.py: fetch_networks,
+off unless MAILBEACON_NETWORKS_FETCH names sources) downloads Apple's, Google's,
+Microsoft's and AWS's files into that directory unchanged, under the names below,
+each checked with these parsers before it is renamed into place; loading again picks
+them up, and version() changes so caches keyed on it know. The other files (ip2asn,
+Azure's service tags, DB-IP's city table) are installed by hand.
 
 Files understood in a directory:
   apple-egress.csv                 Apple's iCloud Private Relay egress list, Apple's format
+                                   (its rows' region and city also give those hits a place)
   <tag>.txt / .cidr / .lst         one network per line; '# category: mail_security' says what it is
   goog.json, cloud.json            Google's published ranges (Google itself, Google Cloud customers)
   ip-ranges.json, ServiceTags*.json AWS's and Azure's published ranges
@@ -16,6 +20,7 @@ Files understood in a directory:
   vendor-asns.txt                  '<ASN> <tag>' lines
   rdns-suffixes.txt                '<domain> <tag>' lines, for forward-confirmed reverse DNS
   ip2asn-*.tsv                     iptoasn.com's table, for the worker's local ASN lookups
+  dbip-city*.csv                   DB-IP's IP to City Lite table, for a hit's coarse place
 """
 
 from __future__ import annotations
@@ -39,8 +44,10 @@ from .netlists import (
     parse_json_ranges,
     parse_keyed_tags,
 )
+from .places import PlaceTable
 
-__all__ = ["Networks", "NetworkListError", "AsnTable", "load_apple_egress_csv", "CATEGORIES"]
+__all__ = ["Networks", "NetworkListError", "AsnTable", "PlaceTable", "load_apple_egress_csv", "CATEGORIES",
+           "check_list_file"]
 
 # What a tag means to the classifier. A list of a new vendor declares its category in a
 # '# category: …' header; these are the defaults for the tags we know.
@@ -69,6 +76,7 @@ _STEM_ALIASES = {"goog": "google", "cloud": "google_cloud", "ip_ranges": "aws",
                  "apple_egress": "apple_private_relay", "egress_ip_ranges": "apple_private_relay"}
 _LIST_SUFFIXES = (".txt", ".cidr", ".lst", ".list")
 _ASN_FILE, _RDNS_FILE = "vendor-asns.txt", "rdns-suffixes.txt"
+_PLACE_TABLE_PREFIX = "dbip-city"
 
 
 def _shipped_directory() -> Path:
@@ -116,6 +124,7 @@ class Networks:
         asn_tags: Mapping[int, Iterable[str]] | None = None,
         hostname_tags: Mapping[str, Iterable[str]] | None = None,
         asn_table: AsnTable | None = None,
+        place_tables: Iterable[PlaceTable] = (),
         version: str | None = None,
         warnings: Iterable[str] = (),
     ) -> None:
@@ -125,6 +134,7 @@ class Networks:
         self._hostname_tags = {name.lower().rstrip("."): frozenset(tags)
                                for name, tags in (hostname_tags or {}).items()}
         self.asn_table = asn_table
+        self.place_tables: tuple[PlaceTable, ...] = tuple(place_tables)
         self.warnings: tuple[str, ...] = tuple(warnings)
         self._version = version or hashlib.sha256(repr(sorted(self._indexes)).encode()).hexdigest()[:16]
 
@@ -149,6 +159,8 @@ class Networks:
             asn_tags={int(asn): tags for asn, tags in loader.asn_tags.items()},
             hostname_tags=loader.hostname_tags,
             asn_table=loader.asn_table,
+            # Apple's own region for its relays comes before a geolocation table's guess at the relay's address.
+            place_tables=[*loader.apple_places.values(), *loader.city_tables],
             version=loader.digest.hexdigest()[:16],
             warnings=loader.warnings,
         )
@@ -195,6 +207,14 @@ class Networks:
             tags |= self._hostname_tags.get(".".join(labels[cut:]), frozenset())
         return frozenset(tags)
 
+    def place_for(self, ip: str | None) -> str | None:
+        """The coarse place ('City, Region, CC', or the parts known) of `ip`, or None."""
+        for table in self.place_tables:
+            place = table.lookup(ip) if ip else None
+            if place is not None:
+                return place
+        return None
+
     def category(self, tag: str) -> str | None:
         return self._categories.get(tag)
 
@@ -215,6 +235,8 @@ class _Loader:
         self.asn_tags: dict[str, set[str]] = {}
         self.hostname_tags: dict[str, set[str]] = {}
         self.asn_table: AsnTable | None = None
+        self.apple_places: dict[str, PlaceTable] = {}  # by file name
+        self.city_tables: list[PlaceTable] = []
         self.warnings: list[str] = []
         self.digest = hashlib.sha256()
         self._replaced: set[str] = set()
@@ -232,12 +254,15 @@ class _Loader:
             name.startswith("ip2asn") and name.endswith(".tsv"))
 
     def _read(self, path: Path) -> None:
+        name = path.name.lower()
+        if name.startswith(_PLACE_TABLE_PREFIX) and name.endswith(".csv"):
+            self._read_place_table(path)
+            return
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError as error:
             raise NetworkListError(f"{path}: cannot be read ({error.strerror})") from None
         self.digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
-        name = path.name.lower()
         try:
             if name == _ASN_FILE:
                 self.asn_tags = self._keyed(path, text, "asn")
@@ -248,11 +273,29 @@ class _Loader:
                 self.asn_table = table if self.asn_table is None else self.asn_table.merged(table)
             elif name.endswith(".csv"):
                 self._add(path, _tag_for(path), parse_apple_egress_csv(text))
+                self.apple_places[path.name] = PlaceTable.from_apple_egress_csv(text)
             elif name.endswith(".json"):
                 for tag, parsed in parse_json_ranges(text).items():
                     self._add(path, tag or _tag_for(path), parsed)
             else:
                 self._add(path, _tag_for(path), parse_cidr_list(text))
+        except NetworkListError as error:
+            raise NetworkListError(f"{path}: {error}") from None
+
+    def _read_place_table(self, path: Path) -> None:
+        # A whole city table is hundreds of megabytes: read line by line, never as one string.
+        try:
+            with path.open("rb") as raw:
+                self.digest.update(path.name.encode() + b"\0")
+                for chunk in iter(lambda: raw.read(1 << 20), b""):
+                    self.digest.update(chunk)
+            with path.open(encoding="utf-8", errors="replace", newline="") as lines:
+                table = PlaceTable.from_dbip_city_csv(lines)
+            self.city_tables.append(table)
+            if table.skipped:
+                self.warnings.append(f"{path.name}: lines skipped, not in the IP to City Lite layout: {table.skipped}")
+        except OSError as error:
+            raise NetworkListError(f"{path}: cannot be read ({error.strerror})") from None
         except NetworkListError as error:
             raise NetworkListError(f"{path}: {error}") from None
 
@@ -277,3 +320,22 @@ class _Loader:
                 self.warnings.append(f"{path.name}: unknown category {category!r} ignored")
             else:
                 self.categories[tag] = category
+
+
+def check_list_file(path: str | os.PathLike[str]) -> int:
+    """Read one file as Networks.load() would read it from a directory; how many networks or rows it holds.
+
+    For the fetch job, before a download replaces the file in force: raises NetworkListError when load()
+    would refuse the file, or when it would read nothing from it (an empty list is no fresher list).
+    """
+    path = Path(path)
+    if not _Loader.understood(path):
+        raise NetworkListError(f"{path.name}: not a file name the network lists understand")
+    loader = _Loader()
+    loader._read(path)
+    count = sum(len(ranges) for ranges in loader.ranges.values()) + len(loader.asn_tags) + len(
+        loader.hostname_tags) + sum(len(table) for table in loader.city_tables)
+    count += len(loader.asn_table) if loader.asn_table is not None else 0
+    if count == 0:
+        raise NetworkListError(f"{path.name}: holds no network")
+    return count
