@@ -34,6 +34,7 @@ from ..tracking import tokens
 from ..tracking.classify import HitFacts, Verdict, classify_message
 from ..web.clientip import truncate_ip
 from .notifications import in_quiet_hours, wants_notification
+from .places import place_for
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ def _record_for_message(rt, session, message_id, hits, networks, enrich, result:
     settings = settings_for(session, message.user_id)
     had_human_open = message.human_open_count > 0
     for facts, verdict in zip(new_facts, new_verdicts):
-        hit = _store(session, message, links, facts, verdict, prior)
+        hit = _store(session, message, links, facts, verdict, prior, place_for(facts, verdict.kind, networks))
         prior.append(hit)
         change.inserted.append(hit)
         result.stored += 1
@@ -290,7 +291,8 @@ def _facts_from_stored(hit: Hit) -> HitFacts:
     )
 
 
-def _store(session, message, links, facts: HitFacts, verdict: Verdict, prior: Iterable[Hit]) -> Hit:
+def _store(session, message, links, facts: HitFacts, verdict: Verdict, prior: Iterable[Hit],
+           place: str | None) -> Hit:
     at = facts.at or datetime.now(timezone.utc).timestamp()
     ip_prefix = truncate_ip(facts.ip)
     counted = True
@@ -309,7 +311,7 @@ def _store(session, message, links, facts: HitFacts, verdict: Verdict, prior: It
         reason=verdict.reason if counted else f"{verdict.reason}; repeat within {int(DUPLICATE_WINDOW_SECONDS)} s",
         user_agent=facts.user_agent[:1000] or None, ip_prefix=ip_prefix,
         device_class=getattr(verdict, "device_class", None), client=getattr(verdict, "client", None),
-        counted=counted, occurred_at=_dt(at),
+        place=place, counted=counted, occurred_at=_dt(at),
         facts={
             "at": at, "link": facts.link, "links_in_message": facts.links_in_message, "honeypot": facts.honeypot,
             "seconds_since_sent": facts.seconds_since_sent, "headers": dict(facts.headers),
