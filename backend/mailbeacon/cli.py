@@ -286,6 +286,43 @@ def classify(resolve_dns: bool) -> None:
                           resolve_dns=resolve_dns))
 
 
+@main.group()
+def networks() -> None:
+    """The network lists the hit classifier reads."""
+
+
+@networks.command("fetch")
+@click.option("--source", "names", multiple=True,
+              help="A source to fetch (apple, google, microsoft, aws, or all); repeatable. "
+                   "Default: those MAILBEACON_NETWORKS_FETCH names.")
+def networks_fetch(names: tuple[str, ...]) -> None:
+    """Download the publishers' network lists into MAILBEACON_NETWORKS_DIR now; a JSON summary on stdout.
+
+    Running workers pick the new files up within a minute. Exit status 1 when a list could not be installed.
+    """
+    from .services.netfetch import fetcher_for, summarise
+    from .tracking.netsources import parse_source_list, sources_named
+
+    config = load_config()
+    try:
+        chosen = parse_source_list(",".join(names)) if names else config.networks_fetch
+    except ValueError as exc:
+        raise UserError(f"--source: {exc}") from None
+    if not chosen:
+        raise UserError("no source to fetch: MAILBEACON_NETWORKS_FETCH is off; name one with --source")
+    try:
+        results = fetcher_for(config).fetch(sources_named(chosen))
+    except NotADirectoryError as exc:
+        raise UserError(str(exc)) from None
+    summary = summarise(results)
+    click.echo(json.dumps(summary))
+    for result in results:
+        if result.outcome in ("refused", "failed"):
+            click.echo(f"mailbeacon: {result.file} {result.outcome}: {result.detail}", err=True)
+    if summary["refused"] or summary["failed"]:
+        sys.exit(1)
+
+
 def _add_commands() -> None:
     from .addin_manifest import addin_manifest_command
     from .demo import demo_command

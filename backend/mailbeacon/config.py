@@ -121,6 +121,23 @@ def _microsoft_settings(env: Mapping[str, str]) -> dict:
     }
 
 
+def _networks_fetch(env: Mapping[str, str], networks_dir: str | None) -> dict:
+    """MAILBEACON_NETWORKS_FETCH (which publishers' lists the scheduled job downloads; off by default, since many
+    deployments have no way out to the internet) and MAILBEACON_NETWORKS_MIRROR_URL (fetch them from a mirror)."""
+    from .tracking.netsources import parse_source_list  # plain data, imports nothing of ours
+
+    try:
+        sources = parse_source_list(env.get("MAILBEACON_NETWORKS_FETCH", ""))
+    except ValueError as error:
+        raise ConfigError(f"MAILBEACON_NETWORKS_FETCH: {error}") from None
+    if sources and networks_dir is None:
+        raise ConfigError("MAILBEACON_NETWORKS_FETCH needs MAILBEACON_NETWORKS_DIR: the directory the lists go into")
+    mirror = env.get("MAILBEACON_NETWORKS_MIRROR_URL", "").strip().rstrip("/") or None
+    if mirror is not None and not mirror.startswith(("http://", "https://")):
+        raise ConfigError("MAILBEACON_NETWORKS_MIRROR_URL must start with http:// or https://")
+    return {"networks_fetch": sources, "networks_mirror_url": mirror}
+
+
 def _sqlite_path(url: str) -> Path | None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != "sqlite:///:memory:":
@@ -151,6 +168,8 @@ class Config:
     public_url: str = "http://127.0.0.1:8025"
     secret_key: str = ""
     networks_dir: str | None = None
+    networks_fetch: tuple[str, ...] = ()  # source names (tracking/netsources.py); empty: nothing is downloaded
+    networks_mirror_url: str | None = None
     retention_days: int = 180
     trusted_proxies: int = 0
     cors_origins: tuple[str, ...] = ()
@@ -222,12 +241,14 @@ class Config:
             raise ConfigError("MAILBEACON_PUBLIC_URL must start with http:// or https://")
         from .crypto import derive_key  # local import: crypto imports nothing from here
 
+        networks_dir = env.get("MAILBEACON_NETWORKS_DIR", "").strip() or None
         return cls(
             database_url=database_url,
             redis_url=env.get("MAILBEACON_REDIS_URL", "").strip() or None,
             public_url=public_url,
             secret_key=secret_key,
-            networks_dir=env.get("MAILBEACON_NETWORKS_DIR", "").strip() or None,
+            networks_dir=networks_dir,
+            **_networks_fetch(env, networks_dir),
             retention_days=_int(env, "MAILBEACON_RETENTION_DAYS", 180, minimum=1),
             trusted_proxies=_int(env, "MAILBEACON_TRUSTED_PROXIES", 0),
             cors_origins=_list(env, "MAILBEACON_CORS_ORIGINS"),

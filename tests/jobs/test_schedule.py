@@ -32,6 +32,8 @@ REQUIRED_SCHEDULE = {
     "mailbeacon.jobs.maintenance.purge_expired": (queues.MAINTENANCE, 3600),
     # Publishers change their network lists daily at most.
     "mailbeacon.jobs.maintenance.refresh_networks": (queues.MAINTENANCE, 6 * 3600),
+    # Downloading them again (when MAILBEACON_NETWORKS_FETCH is on) once a day is enough; a 304 when unchanged.
+    "mailbeacon.jobs.maintenance.fetch_networks": (queues.MAINTENANCE, 24 * 3600),
     # A batch a killed worker held is put back on the second sighting: within about a minute.
     "mailbeacon.jobs.maintenance.recover_abandoned": (queues.MAINTENANCE, 30),
     "mailbeacon.jobs.outlook.sweep_prepared_outlook": (queues.MAINTENANCE, 60),

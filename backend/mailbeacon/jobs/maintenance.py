@@ -1,4 +1,4 @@
-"""Scheduled jobs: retention purge, network-list refresh, recovery of batches whose worker died mid-job."""
+"""Scheduled jobs: retention purge, network-list fetch and refresh, recovery of batches whose worker died mid-job."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 3600
 REFRESH_NETWORKS_EVERY_SECONDS = 6 * 3600
+FETCH_NETWORKS_EVERY_SECONDS = 24 * 3600  # the publishers change their lists daily at most
 RECOVER_EVERY_SECONDS = 30
 
 
@@ -26,6 +27,25 @@ def purge_expired() -> dict:
 def refresh_networks() -> dict:
     networks = context.reload_networks()
     return {"version": networks.version()}
+
+
+def fetch_networks() -> dict:
+    """Download the publishers' lists MAILBEACON_NETWORKS_FETCH names into MAILBEACON_NETWORKS_DIR, then reload.
+
+    Off by default (nothing is fetched, nothing reloaded). A list that fails to download or to parse leaves the
+    file in force as it was; this process reloads at once, the other workers within their minute's look.
+    """
+    from ..services.netfetch import fetcher_for, summarise
+    from ..tracking.netsources import sources_named
+
+    rt = context.current_runtime()
+    if not rt.config.networks_fetch:
+        return {"fetched": False}
+    summary = summarise(fetcher_for(rt.config).fetch(sources_named(rt.config.networks_fetch)))
+    if summary["installed"]:
+        summary["version"] = context.reload_networks().version()
+    log.info("network lists fetched", extra={"fetched": summary})
+    return {"fetched": True, **summary}
 
 
 def recover_abandoned() -> dict:
@@ -154,6 +174,7 @@ def _pid_alive(pid: int) -> bool:
 SCHEDULE = (
     (purge_expired, queues.MAINTENANCE, PURGE_EVERY_SECONDS),
     (refresh_networks, queues.MAINTENANCE, REFRESH_NETWORKS_EVERY_SECONDS),
+    (fetch_networks, queues.MAINTENANCE, FETCH_NETWORKS_EVERY_SECONDS),
     (recover_abandoned, queues.MAINTENANCE, RECOVER_EVERY_SECONDS),
     (outlook.sweep_prepared_outlook, queues.MAINTENANCE, outlook.SWEEP_EVERY_SECONDS),
 )
