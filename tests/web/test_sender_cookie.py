@@ -32,6 +32,16 @@ def _embedded(gmail_env):  # noqa: F811
     return rt, build_app(runtime=rt)
 
 
+def _stored_hits(rt, message_id, *, count):
+    """The message's hits once the embedded worker has stored `count` of them."""
+    def rows():
+        with rt.db.session() as s:
+            return s.execute(select(Hit.ip_prefix, Hit.kind, Hit.reason).where(Hit.message_id == message_id)).all()
+
+    wait_until(lambda: len(rows()) == count, timeout=15)
+    return rows()
+
+
 def _user_id(rt, email):
     with rt.db.session() as s:
         return s.scalar(select(User.id).where(User.email == email))
@@ -82,12 +92,7 @@ def test_a_click_from_the_browser_that_signed_in_is_the_sender_and_from_another_
                                           environ_base={"REMOTE_ADDR": "203.0.113.80"})
         assert recipient.status_code == 302
 
-        def kinds():
-            with rt.db.session() as s:
-                return s.execute(select(Hit.ip_prefix, Hit.kind, Hit.reason).where(Hit.message_id == mine.id)).all()
-
-        wait_until(lambda: len(kinds()) == 2, timeout=15)
-        by_ip = {row.ip_prefix: row for row in kinds()}
+        by_ip = {row.ip_prefix: row for row in _stored_hits(rt, mine.id, count=2)}
         assert by_ip["198.51.100.0/24"].kind == "self" and "cookie" in by_ip["198.51.100.0/24"].reason
         assert by_ip["203.0.113.0/24"].kind == "human"
     finally:
@@ -104,12 +109,7 @@ def test_the_cookie_of_one_sender_does_not_make_their_click_on_someone_elses_mai
         browser.get("/c/" + tokens.sign("click", theirs.id, 0, keyring=rt.keyring),
                     headers={"User-Agent": CHROME_UA}, environ_base={"REMOTE_ADDR": "198.51.100.71"})
 
-        def stored():
-            with rt.db.session() as s:
-                return s.scalars(select(Hit.kind).where(Hit.message_id == theirs.id)).all()
-
-        wait_until(lambda: len(stored()) == 1, timeout=15)
-        assert stored() == ["human"]
+        assert [row.kind for row in _stored_hits(rt, theirs.id, count=1)] == ["human"]
     finally:
         pipeline_of(app).stop()
         rt.close()

@@ -52,14 +52,13 @@ def _run_embedded(rt: Runtime, func_path: str, args: tuple, sleep=None) -> None:
 
     context.use_runtime(rt) if context._state.get("runtime") is None else None
     func = _resolve(func_path)
+    wait = rt.closing.wait if sleep is None else sleep  # a test's sleep returns None: never "closing"
     for attempt, delay in enumerate((0,) + SEND_RETRY_INTERVALS):
-        if delay:
-            if sleep is not None:
-                sleep(delay)
-            elif rt.closing.wait(delay):
-                # The server is stopping: the job is left as it stands (a send is resumed at the next start).
-                log.info("job left for the next start", extra={"job": func_path, "attempt": attempt + 1})
-                return
+        # Waiting on the runtime's closing event: a server that stops (or a test that ends) doesn't leave the job
+        # sleeping towards another attempt; it is left as it stands (a send is resumed at the next start).
+        if delay and wait(delay):
+            log.info("job left for the next start", extra={"job": func_path, "attempt": attempt + 1})
+            return
         try:
             func(*args)
             return

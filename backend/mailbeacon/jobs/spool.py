@@ -138,3 +138,19 @@ class Spool:
         self._ensure()
         os.rename(path, self.directory / f"{batch_id}.batch")
         return True
+
+    def expire_set_aside(self, older_than_seconds: float) -> int:
+        """Delete batches set aside longer ago than this: failed ones waiting for a retry, and unreadable ones.
+        Both hold full client addresses, which must not stay on disk for long. Returns how many went."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for path in [*self.failed_directory.glob("*.batch"), *self.directory.glob("*.corrupt")]:
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # retried or removed meanwhile
+            except OSError:
+                log.warning("could not remove an expired spooled batch", exc_info=True)
+        return removed

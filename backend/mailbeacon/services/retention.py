@@ -7,15 +7,12 @@ full client addresses, so they go after FAILED_HIT_BATCH_SECONDS, whatever the r
 
 from __future__ import annotations
 
-import logging
-import time
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import delete
 
 from ..jobs.queues import FAILED_HIT_BATCH_SECONDS
-
+from ..jobs.spool import Spool
 from ..runtime import Runtime
 from ..storage.models import Hit, Notification, SenderActivity, utcnow
 
@@ -28,25 +25,6 @@ def purge_expired(rt: Runtime, *, days: int | None = None) -> dict[str, int]:
         hits = session.execute(delete(Hit).where(Hit.occurred_at < cutoff)).rowcount
         activity = session.execute(delete(SenderActivity).where(SenderActivity.at < cutoff)).rowcount
     return {"hits": hits or 0, "notifications": notifications or 0, "sender_activity": activity or 0,
-            "failed_batches": _expire_failed_batches(Path(rt.config.spool_dir)),
+            "failed_batches": Spool(rt.config.spool_dir).expire_set_aside(FAILED_HIT_BATCH_SECONDS),
             "older_than_days": days}
 
-
-def _expire_failed_batches(spool: Path) -> int:
-    """Batches set aside after their last attempt (failed/*.batch) and ones that could not be read (*.corrupt)."""
-    cutoff = time.time() - FAILED_HIT_BATCH_SECONDS
-    removed = 0
-    try:
-        paths = [*spool.glob("failed/*.batch"), *spool.glob("*.corrupt")]
-    except OSError:
-        return 0
-    for path in paths:
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue  # retried or removed meanwhile
-        except OSError:
-            logging.getLogger(__name__).warning("could not remove an expired failed batch", exc_info=True)
-    return removed
