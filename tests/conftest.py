@@ -98,6 +98,35 @@ def database_url(database_template, tmp_path):
 
 
 @pytest.fixture
+def postgres_url(database_template):
+    """A migrated PostgreSQL database in both CI passes, for what only PostgreSQL can show (a database to stop without
+    stopping anyone else's, a session that vanished holding a lock): the configured one, else a fresh one on the local
+    server."""
+    if database_template["kind"] == "postgresql":
+        yield database_template["url"]
+        return
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001
+        service_missing("PostgreSQL", str(exc).splitlines()[0])
+    finally:
+        engine.dispose()
+    name = f"mb_fault_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db_url = urlunsplit(urlsplit(url)._replace(path="/" + name))
+    migrate.upgrade(db_url)
+    yield db_url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
 def config_env(database_url, tmp_path) -> dict[str, str]:
     """The environment a test's backend runs with (also handed to subprocesses)."""
     env = {

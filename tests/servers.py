@@ -58,6 +58,23 @@ class PrivateRedis:
             self.process = None
 
 
+def _hang_up(sock: socket.socket) -> None:
+    """Really end a proxied TCP connection, as a stopped server or a dead peer does.
+
+    shutdown() first: close() alone does not end a connection while the other pipe thread is blocked in recv() on
+    the same socket (Linux keeps it open until that call returns, which it never does), so the database would keep
+    the session, and any locks it holds, open behind a connection its client believes closed.
+    """
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
 class CuttableProxy:
     """Forwards 127.0.0.1:<port> to a target; cut() closes every connection and refuses new ones until heal()."""
 
@@ -99,6 +116,10 @@ class CuttableProxy:
                 client.close()
                 continue
             with self._lock:
+                if self._cut.is_set():  # cut while this one was being connected: it must not outlive the cut
+                    _hang_up(client)
+                    _hang_up(upstream)
+                    continue
                 self._conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -114,11 +135,8 @@ class CuttableProxy:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.close()
-                except OSError:
-                    pass
+            _hang_up(src)
+            _hang_up(dst)
 
     def cut(self) -> None:
         self._cut.set()
@@ -128,11 +146,7 @@ class CuttableProxy:
         with self._lock:
             conns, self._conns = self._conns, []
         for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-                conn.close()
-            except OSError:
-                pass
+            _hang_up(conn)
 
     def heal(self) -> None:
         self._open_listener()

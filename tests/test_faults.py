@@ -3,7 +3,6 @@ away; afterwards every hit that was answered is stored exactly once."""
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -18,7 +17,7 @@ from mailbeacon.runtime import Runtime
 from mailbeacon.storage.models import Hit
 from mailbeacon.tracking import tokens
 
-from .conftest import ENV_DATABASE_URL, free_port, service_missing
+from .conftest import free_port
 from .factories import CHROME_UA, make_message, wait_until
 from .servers import CuttableProxy, MailbeaconProcess, PrivateRedis, wait_for_port
 
@@ -154,37 +153,6 @@ def config_env_config(env):
     from mailbeacon.config import Config
 
     return Config.from_env(env)
-
-
-@pytest.fixture
-def postgres_url(database_template):
-    """PostgreSQL is needed to stop "the database" without stopping anyone else's: reachable in both CI passes."""
-    if database_template["kind"] == "postgresql":
-        yield database_template["url"]
-        return
-    url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001
-        service_missing("PostgreSQL", str(exc).splitlines()[0])
-    finally:
-        engine.dispose()
-    from mailbeacon.storage import migrate
-
-    import uuid
-
-    name = f"mb_fault_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = urlunsplit(urlsplit(url)._replace(path="/" + name))
-    migrate.upgrade(db_url)
-    yield db_url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_database_outage_keeps_pixels_and_redirects_answering_and_loses_nothing(config_env, postgres_url, redis_url,

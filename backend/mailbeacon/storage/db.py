@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event, exc, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .scope import Scope
@@ -17,6 +17,18 @@ from .scope import Scope
 # asked on every checkout: one more round trip per API call for a failure that, within seconds of the last good
 # query, is rare; such a call fails (503, see web/errors.py) and the pool drops the dead connections.
 IDLE_PING_SECONDS = 5.0
+# What a client that vanished mid-transaction can hold, and for how long. A worker whose connection died without a
+# word (a partition, a killed host, a proxy dropping it) leaves its session idle in transaction with the message's
+# row lock held until PostgreSQL notices, which with the OS's keepalive defaults takes hours, and every worker that
+# reaches that message queues behind it. So no statement of ours waits longer than LOCK_TIMEOUT_MS for a lock (the
+# job fails and is retried later), and the server ends a session idle in a transaction for IDLE_IN_TRANSACTION_MS
+# (none of ours pauses that long between statements), releasing its locks.
+LOCK_TIMEOUT_MS = 30_000
+IDLE_IN_TRANSACTION_MS = 60_000
+# The client's side of the same: a server gone silent is noticed in about 30 + 3 x 10 s, and data the server stopped
+# acknowledging fails the call after 30 s, instead of a worker waiting on a dead socket forever.
+TCP_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+                 "tcp_user_timeout": 30_000}
 # SQLite's result codes for "not now" (busy, locked, I/O error, disk full, can't open the file); a query it rejects
 # is SQLITE_ERROR, which it raises as OperationalError too.
 _SQLITE_UNAVAILABLE = frozenset({5, 6, 10, 13, 14})
@@ -61,9 +73,21 @@ def _make_engine(url: str) -> Engine:
     # LIFO: the connection used last is handed out next, so under load it is never idle long enough to be pinged,
     # and the spare ones age until pool_recycle replaces them.
     engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, pool_use_lifo=True,
-                           connect_args={"connect_timeout": 5})
+                           connect_args=_postgresql_connect_args(url))
     _ping_when_idle(engine)
     return engine
+
+
+def _postgresql_connect_args(url: str) -> dict:
+    # Sent as startup options: no round trip per connection. Options given in the URL are kept, and come last so
+    # that an operator's own setting wins. (PgBouncer refuses startup options unless told to ignore them:
+    # `ignore_startup_parameters = options`.)
+    ours = f"-c lock_timeout={LOCK_TIMEOUT_MS} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
+    given = make_url(url).query.get("options")
+    if isinstance(given, tuple):
+        given = " ".join(given)
+    options = f"{ours} {given}" if given else ours
+    return {"connect_timeout": 5, **TCP_KEEPALIVE, "options": options}
 
 
 def _ping_when_idle(engine: Engine) -> None:
