@@ -254,3 +254,98 @@ def test_the_hit_worker_files_a_hit_by_the_asn_of_an_ip2asn_table_in_the_network
     finally:
         context.use_runtime(Runtime(config))
         rt.close()
+
+
+def test_prefetch_asks_each_distinct_address_once_all_at_once_and_enrich_then_asks_nothing(resolver):
+    resolver.blocking = True
+    enricher = Enricher(resolver=resolver, timeout=5)
+    batch = ["198.51.100.41", "198.51.100.41", None, 42, "not an address", "2001:db8::25", "::ffff:198.51.100.66"]
+    prefetching = threading.Thread(target=enricher.prefetch, args=(batch,), daemon=True)
+    prefetching.start()
+    for _ in range(1000):  # every address is asked before any answer comes back: the look-ups run side by side
+        with resolver.lock:
+            asked = sorted(key for kind, key in resolver.calls if kind == "ptr")
+        if len(asked) == 3:
+            break
+        threading.Event().wait(0.005)
+    assert asked == ["198.51.100.41", "198.51.100.66", "2001:db8::25"]
+    resolver.block.set()
+    prefetching.join(10)
+    assert not prefetching.is_alive()
+    asked_before = len(resolver.calls)
+    enriched = [enricher.enrich(a_hit(ip)) for ip in ("198.51.100.41", "2001:db8::25", "198.51.100.66")]
+    assert len(resolver.calls) == asked_before  # all cached, forward confirmations included
+    assert [(e.reverse_dns, e.forward_confirmed) for e in enriched] == [
+        ("mx0b-00190b01.pphosted.com", True), ("gw.example.net", True), ("mx0b-00190b01.pphosted.com", False)]
+
+
+def test_prefetch_gives_up_on_a_resolver_that_never_answers(resolver):
+    resolver.blocking = True  # answers only when released, which this test never does
+    enricher = Enricher(resolver=resolver, timeout=0.1)
+    prefetching = threading.Thread(target=enricher.prefetch, args=([f"198.51.100.{i}" for i in range(40)],),
+                                   daemon=True)
+    prefetching.start()
+    prefetching.join(10)  # a bound, not a speed test: about two look-up timeouts
+    try:
+        assert not prefetching.is_alive()
+    finally:
+        resolver.block.set()
+
+
+def test_a_hit_batch_does_not_hold_its_message_while_dns_answers(config, session):
+    """The DNS look-ups of a batch happen before its transaction: a slow resolver doesn't hold the message's lock
+    (PostgreSQL's row lock, SQLite's write lock) and with it every other worker writing to that message."""
+    import secrets
+    import time
+
+    from sqlalchemy import select, update
+
+    from mailbeacon.jobs import context
+    from mailbeacon.jobs.hits import process_hit_batch
+    from mailbeacon.runtime import Runtime
+    from mailbeacon.storage.models import Hit, TrackedMessage
+
+    from ..factories import make_message, wait_until
+
+    class GatedResolver(StandInResolver):
+        def __init__(self) -> None:
+            super().__init__(ptr={"198.51.100.41": "mx0b-00190b01.pphosted.com"},
+                             forward={"mx0b-00190b01.pphosted.com": ["198.51.100.41"]})
+            self.gate = threading.Event()
+
+        def _ask(self, kind, key):
+            with self.lock:
+                self.calls.append((kind, key))
+            self.gate.wait(30)
+
+    resolver = GatedResolver()
+    rt = Runtime(config)
+    context.use_runtime(rt)
+    context.set_enricher(Enricher(resolver=resolver, timeout=30))
+    try:
+        message = make_message(session, urls=["https://example.com/a"])
+        batch = threading.Thread(target=process_hit_batch, daemon=True, args=([
+            {"uid": secrets.token_hex(16), "at": time.time(), "type": "click", "link": 0, "message_id": message.id,
+             "method": "GET", "user_agent": CHROME, "ip": "198.51.100.41", "headers": {}}],))
+        batch.start()
+        wait_until(lambda: resolver.calls, timeout=10)
+        other_worker = threading.Event()
+
+        def write_to_the_message() -> None:
+            with rt.db.transaction() as s:
+                s.execute(update(TrackedMessage).where(TrackedMessage.id == message.id)
+                          .values(subject=TrackedMessage.subject))
+            other_worker.set()
+
+        threading.Thread(target=write_to_the_message, daemon=True).start()
+        assert other_worker.wait(10), "the message stayed locked while the batch waited for DNS"
+        resolver.gate.set()
+        batch.join(30)
+        with rt.db.session() as s:
+            row = s.scalar(select(Hit).where(Hit.message_id == message.id))
+        assert row is not None and row.facts.get("reverse_dns") == "mx0b-00190b01.pphosted.com"
+    finally:
+        resolver.gate.set()
+        context.set_enricher(None)
+        context.use_runtime(Runtime(config))
+        rt.close()

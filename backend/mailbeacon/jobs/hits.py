@@ -32,6 +32,7 @@ def process_hit_batch(hits: list[dict]) -> dict:
     networks = context.networks()
     enricher = context.enricher()
     enricher.use_asn_table(networks.asn_table)  # an ip2asn table in MAILBEACON_NETWORKS_DIR, if there is one
+    enricher.prefetch(hit.get("ip") for hit in hits if isinstance(hit, dict))  # DNS before the row locks, not under
     result = record_batch(rt, hits, networks=networks, enrich=enricher.enrich)
     backend = RedisPublisher(rt.redis) if rt.redis is not None else rt.broker
     Publisher(backend).publish_all(result.notifications)
