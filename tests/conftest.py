@@ -97,6 +97,29 @@ def database_url(database_template, tmp_path):
     yield url
 
 
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def scratch_postgres_database(prefix: str):
+    """A migrated database of its own on the configured (else the local) PostgreSQL server, dropped afterwards: a
+    generator for fixtures to yield from."""
+    server = _psycopg_url(ENV_DATABASE_URL) if ENV_DATABASE_URL.startswith("postg") else LOCAL_POSTGRES
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means the service is absent
+        admin.dispose()
+        service_missing("PostgreSQL", str(exc).splitlines()[0])
+    url = _with_database(server, name)
+    migrate.upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
 def postgres_url(database_template):
     """A migrated PostgreSQL database in both CI passes, for what only PostgreSQL can show (a database to stop without
@@ -105,25 +128,7 @@ def postgres_url(database_template):
     if database_template["kind"] == "postgresql":
         yield database_template["url"]
         return
-    url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001
-        service_missing("PostgreSQL", str(exc).splitlines()[0])
-    finally:
-        engine.dispose()
-    name = f"mb_fault_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = urlunsplit(urlsplit(url)._replace(path="/" + name))
-    migrate.upgrade(db_url)
-    yield db_url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from scratch_postgres_database("mb_fault")
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ from mailbeacon.storage import db as db_module
 from mailbeacon.storage.db import Database
 from mailbeacon.storage.models import User
 
-from ..conftest import ENV_DATABASE_URL, _psycopg_url, service_missing
+from ..conftest import ENV_DATABASE_URL, LOCAL_POSTGRES, _psycopg_url, service_missing
 
-LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture

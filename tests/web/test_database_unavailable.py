@@ -4,11 +4,10 @@ works; a query the database rejects is still our bug, a 500."""
 from __future__ import annotations
 
 import shutil
-import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from mailbeacon.config import Config
 from mailbeacon.runtime import Runtime
@@ -16,10 +15,8 @@ from mailbeacon.storage import migrate
 from mailbeacon.web.app import build_app, pipeline_of
 
 from ..api_support import user_with_token
-from ..conftest import ENV_DATABASE_URL, PUBLIC_URL, TEST_SECRET, _psycopg_url, service_missing
+from ..conftest import PUBLIC_URL, TEST_SECRET, scratch_postgres_database
 from ..servers import CuttableProxy
-
-LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def _runtime(url: str, tmp_path) -> Runtime:
@@ -30,22 +27,7 @@ def _runtime(url: str, tmp_path) -> Runtime:
 
 @pytest.fixture
 def scratch_postgres():
-    """A migrated database of our own on the configured (else the local) PostgreSQL server, dropped afterwards."""
-    server = _psycopg_url(ENV_DATABASE_URL) if ENV_DATABASE_URL.startswith("postg") else LOCAL_POSTGRES
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"mb_down_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means the service is absent
-        admin.dispose()
-        service_missing("PostgreSQL", str(exc).splitlines()[0])
-    url = urlunsplit(urlsplit(server)._replace(path="/" + name))
-    migrate.upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from scratch_postgres_database("mb_down")
 
 
 def _assert_unavailable(response) -> None:
