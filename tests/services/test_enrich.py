@@ -256,7 +256,7 @@ def test_the_hit_worker_files_a_hit_by_the_asn_of_an_ip2asn_table_in_the_network
         rt.close()
 
 
-def test_prefetch_asks_each_distinct_address_once_all_at_once_and_enrich_then_asks_nothing(resolver):
+def test_prefetch_asks_each_distinct_address_once_all_at_once_and_enrich_then_asks_nothing(resolver, monkeypatch):
     resolver.blocking = True
     enricher = Enricher(resolver=resolver, timeout=5)
     batch = ["198.51.100.41", "198.51.100.41", None, 42, "not an address", "2001:db8::25", "::ffff:198.51.100.66"]
@@ -277,6 +277,13 @@ def test_prefetch_asks_each_distinct_address_once_all_at_once_and_enrich_then_as
     assert len(resolver.calls) == asked_before  # all cached, forward confirmations included
     assert [(e.reverse_dns, e.forward_confirmed) for e in enriched] == [
         ("mx0b-00190b01.pphosted.com", True), ("gw.example.net", True), ("mx0b-00190b01.pphosted.com", False)]
+
+    from mailbeacon.services import enrich as enrich_module
+
+    pools = []
+    monkeypatch.setattr(enrich_module, "ThreadPoolExecutor", lambda *a, **k: pools.append(k) or 1 / 0)
+    enricher.prefetch(batch)  # the next batch from the same addresses: all cached, so no threads at all
+    assert pools == [] and len(resolver.calls) == asked_before
 
 
 def test_prefetch_gives_up_on_a_resolver_that_never_answers(resolver):

@@ -167,9 +167,10 @@ class Enricher:
         """
         if not self._dns:
             return
-        todo = list(dict.fromkeys(ip for ip in map(_normalise, ips) if ip is not None))
+        todo = [ip for ip in dict.fromkeys(map(_normalise, ips))
+                if ip is not None and not self._cache.get(("ptr", ip))[0]]
         if not todo:
-            return
+            return  # the usual case on a busy worker: every address already asked this hour, no threads needed
         try:
             pool = ThreadPoolExecutor(max_workers=min(len(todo), self._max_concurrent),
                                       thread_name_prefix="mb-prefetch")
