@@ -356,3 +356,16 @@ def test_a_hit_batch_does_not_hold_its_message_while_dns_answers(config, session
         context.set_enricher(None)
         context.use_runtime(Runtime(config))
         rt.close()
+
+
+def test_prefetch_waits_for_every_round_of_a_batch_larger_than_its_threads():
+    class SlowResolver(StandInResolver):
+        def _ask(self, kind, key):
+            super()._ask(kind, key)
+            threading.Event().wait(0.3)  # slow, but within the look-up timeout
+
+    resolver = SlowResolver(ptr={}, forward={})
+    enricher = Enricher(resolver=resolver, timeout=0.5, max_concurrent=2)
+    addresses = [f"198.51.100.{i}" for i in range(12)]  # six rounds of two: longer than one round's two timeouts
+    enricher.prefetch(addresses)
+    assert sorted(key for _kind, key in resolver.calls) == sorted(addresses)

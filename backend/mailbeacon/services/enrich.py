@@ -29,6 +29,10 @@ from ..tracking.hitfacts import HitFacts
 
 log = logging.getLogger(__name__)
 
+# How long a batch may wait for its look-ups before its transaction: past this, a dead resolver costs each hit
+# enrich()'s own timeout (failures are then cached for a minute), as it did before there was a prefetch.
+PREFETCH_MAX_SECONDS = 10.0
+
 T = TypeVar("T")
 
 
@@ -163,7 +167,8 @@ class Enricher:
 
         The worker calls this before its transaction: the message's row lock is then held for cached answers, not
         for DNS round trips (up to two timeouts an address on a slow resolver, one after the other). Returns within
-        about two timeouts whatever DNS does; what didn't answer by then is left to enrich()'s own look-ups.
+        two timeouts per round of `max_concurrent` addresses, and PREFETCH_MAX_SECONDS at most, whatever DNS does;
+        what didn't answer by then is left to enrich()'s own look-ups.
         """
         if not self._dns:
             return
@@ -175,7 +180,9 @@ class Enricher:
             pool = ThreadPoolExecutor(max_workers=min(len(todo), self._max_concurrent),
                                       thread_name_prefix="mb-prefetch")
             try:
-                wait([pool.submit(self._warm, ip) for ip in todo], timeout=2 * self._timeout + 0.5)
+                rounds = -(-len(todo) // self._max_concurrent)
+                wait([pool.submit(self._warm, ip) for ip in todo],
+                     timeout=min(PREFETCH_MAX_SECONDS, rounds * 2 * self._timeout + 0.5))
             finally:
                 pool.shutdown(wait=False, cancel_futures=True)
         except Exception:  # noqa: BLE001 - an optimisation: enrich() still looks up what this could not

@@ -22,7 +22,8 @@ IDLE_PING_SECONDS = 5.0
 # row lock held until PostgreSQL notices, which with the OS's keepalive defaults takes hours, and every worker that
 # reaches that message queues behind it. So no statement of ours waits longer than LOCK_TIMEOUT_MS for a lock (the
 # job fails and is retried later), and the server ends a session idle in a transaction for IDLE_IN_TRANSACTION_MS
-# (none of ours pauses that long between statements), releasing its locks.
+# (none of ours pauses that long between statements: the hit worker does its DNS look-ups before its transaction,
+# and no code of ours calls Google or Microsoft with a transaction open), releasing its locks.
 LOCK_TIMEOUT_MS = 30_000
 IDLE_IN_TRANSACTION_MS = 60_000
 # The client's side of the same: a server gone silent is noticed in about 30 + 3 x 10 s, and data the server stopped
