@@ -60,21 +60,9 @@ def _psycopg_url(url: str) -> str:
 def database_template(tmp_path_factory):
     """A migrated database for the session: a SQLite file to copy, or a fresh PostgreSQL database."""
     if ENV_DATABASE_URL and not ENV_DATABASE_URL.startswith("sqlite"):
-        server_url = _psycopg_url(ENV_DATABASE_URL)
-        name = f"mb_test_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001 - any connection failure means the service is absent
-            admin.dispose()
-            service_missing("PostgreSQL", str(exc).splitlines()[0])
-        url = _with_database(server_url, name)
-        migrate.upgrade(url)
-        yield {"kind": "postgresql", "url": url}
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        database = scratch_postgres_database("mb_test")
+        yield {"kind": "postgresql", "url": next(database)}
+        next(database, None)  # dropped
     else:
         path = tmp_path_factory.mktemp("template") / "template.db"
         migrate.upgrade(f"sqlite:///{path}")
