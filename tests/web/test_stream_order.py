@@ -32,6 +32,15 @@ def _notification_ids(reader):
     return [int(e["id"]) for e in reader.events if e["event"] == "notification"]
 
 
+def _listening(rt, server, session, email):
+    """A sender with a message and a live stream open (given a moment to subscribe)."""
+    user_id, auth = user_with_token(rt, email)
+    message = make_message(session, sender=email)
+    reader = EventReader(server.url + "/api/v1/stream", auth)
+    time.sleep(0.3)
+    return user_id, message, reader
+
+
 def test_a_client_back_after_more_than_a_page_of_notifications_gets_every_one_in_order(served, session):
     rt, server = served
     user_id, auth = user_with_token(rt, "away@example.com")
@@ -46,10 +55,7 @@ def test_a_client_back_after_more_than_a_page_of_notifications_gets_every_one_in
 
 def test_a_notification_published_late_arrives_before_the_newer_one_that_overtook_it(served, session):
     rt, server = served
-    user_id, auth = user_with_token(rt, "order@example.com")
-    message = make_message(session, sender="order@example.com")
-    reader = EventReader(server.url + "/api/v1/stream", auth)
-    time.sleep(0.3)
+    user_id, message, reader = _listening(rt, server, session, "order@example.com")
     older, newer = _store_notifications(rt, user_id, message, 2)
     # Two workers committed both; the one holding the newer id published first, the other hasn't yet.
     _publish(rt, user_id, {"id": newer, "event": "open", "message_id": message.public_id})
@@ -62,10 +68,7 @@ def test_a_notification_published_late_arrives_before_the_newer_one_that_overtoo
 
 def test_a_notification_whose_event_was_lost_still_reaches_the_live_client(served, session):
     rt, server = served
-    user_id, auth = user_with_token(rt, "lost@example.com")
-    message = make_message(session, sender="lost@example.com")
-    reader = EventReader(server.url + "/api/v1/stream", auth)
-    time.sleep(0.3)
+    user_id, message, reader = _listening(rt, server, session, "lost@example.com")
     [lost] = _store_notifications(rt, user_id, message, 1)  # its publish failed (Redis blinked)
     process_hit_batch([hit(message)])  # the next open is published as usual
     wait_until(lambda: len(_notification_ids(reader)) >= 2, timeout=10)
