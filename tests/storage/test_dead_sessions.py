@@ -32,15 +32,17 @@ def _open(message, ip="198.51.100.7"):
 
 
 def test_our_sessions_carry_the_bounds_and_keep_options_given_in_the_url(postgres_url):
-    db = Database(postgres_url + "?options=-c%20statement_timeout%3D4321")
+    db = Database(postgres_url + "?options=-c%20statement_timeout%3D4321&keepalives_idle=77")
     try:
         with db.engine.connect() as conn:
             shown = {name: conn.execute(text(f"SHOW {name}")).scalar_one()
                      for name in ("lock_timeout", "idle_in_transaction_session_timeout", "statement_timeout")}
+            keepalives_idle = conn.connection.dbapi_connection.info.get_parameters().get("keepalives_idle")
     finally:
         db.dispose()
     assert shown == {"lock_timeout": "30s", "idle_in_transaction_session_timeout": "1min",
                      "statement_timeout": "4321ms"}
+    assert keepalives_idle == "77"  # the URL's own connection parameter, not our default of 30
 
 
 def test_a_batch_behind_a_vanished_workers_lock_fails_to_be_retried_instead_of_waiting_forever(

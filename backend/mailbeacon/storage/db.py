@@ -80,15 +80,18 @@ def _make_engine(url: str) -> Engine:
 
 
 def _postgresql_connect_args(url: str) -> dict:
-    # Sent as startup options: no round trip per connection. Options given in the URL are kept, and come last so
-    # that an operator's own setting wins. (PgBouncer refuses startup options unless told to ignore them:
-    # `ignore_startup_parameters = options`.)
+    # connect_args override the URL's own parameters, so ours are only defaults: a parameter the operator put in the
+    # URL stays as given. The session bounds are sent as startup options (no round trip per connection), before
+    # any options in the URL, so that an operator's own setting wins. (PgBouncer refuses startup options unless
+    # told to ignore them: `ignore_startup_parameters = options`.)
+    given = make_url(url).query
+    args = {key: value for key, value in {"connect_timeout": 5, **TCP_KEEPALIVE}.items() if key not in given}
     ours = f"-c lock_timeout={LOCK_TIMEOUT_MS} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
-    given = make_url(url).query.get("options")
-    if isinstance(given, tuple):
-        given = " ".join(given)
-    options = f"{ours} {given}" if given else ours
-    return {"connect_timeout": 5, **TCP_KEEPALIVE, "options": options}
+    theirs = given.get("options")
+    if isinstance(theirs, tuple):
+        theirs = " ".join(theirs)
+    args["options"] = f"{ours} {theirs}" if theirs else ours
+    return args
 
 
 def _ping_when_idle(engine: Engine) -> None:
