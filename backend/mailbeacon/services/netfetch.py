@@ -46,10 +46,6 @@ class FetchResult:
     detail: str = ""
     networks: int | None = None
 
-    def as_dict(self) -> dict:
-        return {"source": self.source, "file": self.file, "outcome": self.outcome, "detail": self.detail,
-                "networks": self.networks}
-
 
 class _Refused(Exception):
     pass
