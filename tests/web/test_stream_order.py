@@ -87,3 +87,21 @@ def test_send_events_are_passed_on_as_they_come(served, session):
     event = next(e for e in reader.events if e["event"] == "message")
     assert event["id"] is None and event["data"]["event"] == "message.failed"
     reader.close()
+
+
+def test_a_stream_opened_without_a_last_id_starts_from_now_and_one_with_0_gets_everything(served, session):
+    rt, server = served
+    user_id, auth = user_with_token(rt, "fresh@example.com")
+    message = make_message(session, sender="fresh@example.com")
+    old = _store_notifications(rt, user_id, message, 3)  # history: the bell's list has it, the stream doesn't replay it
+    fresh = EventReader(server.url + "/api/v1/stream", auth)
+    from_zero = EventReader(server.url + "/api/v1/stream", {**auth, "Last-Event-ID": "0"})
+    time.sleep(0.3)
+    [new] = _store_notifications(rt, user_id, message, 1)
+    _publish(rt, user_id, {"id": new, "event": "open", "message_id": message.public_id})
+    wait_until(lambda: _notification_ids(fresh) and len(_notification_ids(from_zero)) >= 4, timeout=10)
+    time.sleep(0.3)
+    assert _notification_ids(fresh) == [new]
+    assert _notification_ids(from_zero) == [*old, new]
+    fresh.close()
+    from_zero.close()

@@ -4,7 +4,7 @@ Why SSE: it is plain HTTP (one response that never ends), so it passes every pro
 and on gunicorn's gevent worker alike, and resuming is built in (`Last-Event-ID`). The extension reads it with
 fetch() from its service worker (which can send the Authorization header, unlike EventSource) and an alarm
 reconnects it when Chrome has stopped the worker; on reconnect the client sends the last id it saw and gets
-every stored notification after it before the live ones.
+every stored notification after it before the live ones. Without a last id the stream starts from now.
 
 One Redis subscriber per process (a pattern subscription) fans out to that process's clients: a connection per
 client would exhaust redis-py's pool long before a thousand open streams.
@@ -19,13 +19,13 @@ import threading
 import time
 
 from flask import Blueprint, Response, current_app, g, request, stream_with_context
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..notify.publish import CHANNEL_PREFIX
 from ..storage.models import Notification
 from .api_notifications import render_notification
-from .apiauth import require_user
+from .apiauth import require_user, user_session
 
 log = logging.getLogger(__name__)
 bp = Blueprint("stream", __name__, url_prefix="/api/v1")
@@ -127,11 +127,16 @@ def _stored_after(rt, user_id: int, after_id: int) -> list[dict]:
 @require_user
 def stream():
     user_id = g.user_id
-    last_id_text = request.headers.get("Last-Event-ID") or request.args.get("last_event_id") or "0"
+    resume_from = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     try:
-        last_id = max(0, int(last_id_text))
+        last_id = max(0, int(resume_from)) if resume_from else None
     except ValueError:
-        last_id = 0
+        last_id = None
+    if last_id is None:
+        # No resume point: a client that has seen nothing wants what happens from now on (the bell's list has the
+        # history), not every notification of the retention period replayed as alerts.
+        last_id = user_session().scalar(select(func.max(Notification.id))
+                                        .where(Notification.user_id == user_id)) or 0
     app = current_app._get_current_object()
     rt = app.extensions["mailbeacon"]
     inbox: queue.Queue = queue.Queue(maxsize=CLIENT_QUEUE)
