@@ -90,6 +90,14 @@ def test_a_city_table_in_the_directory_gives_the_networks_their_places(tmp_path)
         "dbip-city-lite-2026-12.csv: lines skipped, not in the IP to City Lite layout: 1",)
 
 
+def test_only_the_newest_months_city_table_is_read_when_last_months_is_still_there(tmp_path):
+    (tmp_path / "dbip-city-lite-2026-11.csv").write_text("192.0.2.0,192.0.2.255,EU,FR,Ile-de-France,Paris,0,0\n")
+    shutil.copy(DBIP_SAMPLE, tmp_path / "dbip-city-lite-2026-12.csv")
+    networks = Networks.load(tmp_path)
+    assert networks.place_for("192.0.2.77") == "Frankfurt am Main, Hesse, DE"  # December's answer, not November's
+    assert networks.warnings == ("dbip-city-lite-2026-11.csv: not read, dbip-city-lite-2026-12.csv is newer",)
+
+
 def test_apples_own_region_comes_before_a_geolocation_guess(tmp_path):
     (tmp_path / "apple-egress.csv").write_text("192.0.2.0/28,GB,GB-SCT,Edinburgh,\n")
     shutil.copy(DBIP_SAMPLE, tmp_path / "dbip-city-lite-2026-12.csv")

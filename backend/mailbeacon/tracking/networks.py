@@ -243,8 +243,15 @@ class _Loader:
 
     def read_directory(self, directory: Path) -> None:
         self._replaced = set()  # tags this directory has already replaced (its files add up)
-        for path in sorted(directory.iterdir()):
-            if path.is_file() and not path.name.startswith(".") and self.understood(path):
+        paths = [path for path in sorted(directory.iterdir())
+                 if path.is_file() and not path.name.startswith(".") and self.understood(path)]
+        # DB-IP publishes a whole new city table each month (dbip-city-lite-YYYY-MM.csv): when last month's is still
+        # beside it, only the newest is read. Two would cost twice the memory, and the older would answer first.
+        city_tables = [path for path in paths if _is_place_table(path)]
+        for stale in city_tables[:-1]:
+            self.warnings.append(f"{stale.name}: not read, {city_tables[-1].name} is newer")
+        for path in paths:
+            if not _is_place_table(path) or path == city_tables[-1]:
                 self._read(path)
 
     @staticmethod
@@ -255,7 +262,7 @@ class _Loader:
 
     def _read(self, path: Path) -> None:
         name = path.name.lower()
-        if name.startswith(_PLACE_TABLE_PREFIX) and name.endswith(".csv"):
+        if _is_place_table(path):
             self._read_place_table(path)
             return
         try:
@@ -339,3 +346,8 @@ def check_list_file(path: str | os.PathLike[str]) -> int:
     if count == 0:
         raise NetworkListError(f"{path.name}: holds no network")
     return count
+
+
+def _is_place_table(path: Path) -> bool:
+    name = path.name.lower()
+    return name.startswith(_PLACE_TABLE_PREFIX) and name.endswith(".csv")
