@@ -34,7 +34,10 @@ def format_place(city: str | None, region: str | None, country: str | None) -> s
     """'City, Region, CC' from what is known; None when nothing is."""
     parts: list[str] = []
     for raw in (city, region, country):
-        part = " ".join("".join(ch for ch in (raw or "") if ch.isprintable()).split())[:_PART_LENGTH]
+        raw = raw or ""
+        if not raw.isprintable():  # rare: the per-character filter is most of a city table's load time
+            raw = "".join(ch for ch in raw if ch.isprintable())
+        part = " ".join(raw.split())[:_PART_LENGTH]
         if part and part.upper() not in ("-", "ZZ", "NONE", "UNKNOWN") and (not parts or parts[-1] != part):
             parts.append(part)  # "Singapore, Singapore, SG" says the same thing twice
     return ", ".join(parts)[:MAX_PLACE_LENGTH] or None
