@@ -25,6 +25,8 @@ from typing import Mapping, Sequence
 VERSION = 1
 # "sender" marks the sender's own browser (its id field is the user id, not a message id).
 PURPOSES = {"open": 1, "click": 2, "optout": 3, "sender": 4}
+# The cookie on the tracking host that carries a "sender" token: set at sign-in, read from clicks.
+SENDER_COOKIE = "mb_sender"
 _PURPOSE_NAMES = {v: k for k, v in PURPOSES.items()}
 MAC_BYTES = 12
 MAX_TOKEN_CHARS = 39

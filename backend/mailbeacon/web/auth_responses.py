@@ -9,7 +9,6 @@ from flask import current_app, jsonify
 
 from ..tracking import tokens
 
-SENDER_COOKIE = "mb_sender"
 SENDER_COOKIE_DAYS = 365  # Chrome caps a cookie's life at 400 days
 
 
@@ -54,7 +53,7 @@ def mark_sender_browser(response, user_id: int) -> None:
     navigations, which is how a link in a mail leaves for the browser), and scripts can't read it.
     """
     rt = current_app.extensions["mailbeacon"]
-    response.set_cookie(SENDER_COOKIE, tokens.sign("sender", user_id, keyring=rt.keyring),
+    response.set_cookie(tokens.SENDER_COOKIE, tokens.sign("sender", user_id, keyring=rt.keyring),
                         max_age=SENDER_COOKIE_DAYS * 24 * 3600, path="/c/",
                         secure=rt.config.public_url.startswith("https://"), httponly=True, samesite="Lax")
 

@@ -248,9 +248,9 @@ def _interesting_headers(environ: dict) -> dict:
             out[name] = value[:512]
     # Our own sender marker (a signed value set on the tracking domain for the sender's browser); the worker verifies it.
     cookies = environ.get("HTTP_COOKIE")
-    if cookies and "mb_sender" in cookies:
+    if cookies and tokens.SENDER_COOKIE in cookies:
         for part in cookies.split(";"):
             name, _, value = part.strip().partition("=")
-            if name == "mb_sender" and value:
+            if name == tokens.SENDER_COOKIE and value:
                 out["mb-sender-cookie"] = value[:200]
     return out
