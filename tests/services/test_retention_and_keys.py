@@ -63,6 +63,32 @@ def test_failed_hit_batches_holding_full_addresses_expire_after_a_week(config, t
     rt.close()
 
 
+def test_the_spool_replayer_sweeps_expired_set_aside_batches_on_its_own_host(tmp_path, monkeypatch):
+    """In Redis mode the retention purge runs on a worker's host; the spool is on the web host's disk."""
+    import os
+
+    from mailbeacon.jobs import handoff
+    from mailbeacon.jobs.queues import FAILED_HIT_BATCH_SECONDS
+    from mailbeacon.jobs.spool import Spool
+
+    spool = Spool(str(tmp_path / "spool"))
+    replayer = handoff.SpoolReplayer(spool, lambda batch: None)
+    spool.directory.mkdir(parents=True)
+    old, fresh = spool.directory / "0001-old.corrupt", spool.directory / "0002-fresh.corrupt"
+    for path in (old, fresh):
+        path.write_bytes(b"198.51.100.79 {")
+    week_ago = time.time() - FAILED_HIT_BATCH_SECONDS - 60
+    os.utime(old, (week_ago, week_ago))
+    replayer.run_once()
+    assert not old.exists() and fresh.exists()
+    os.utime(fresh, (week_ago, week_ago))
+    replayer.run_once()  # within the hour: no second sweep yet
+    assert fresh.exists()
+    monkeypatch.setattr(handoff, "SET_ASIDE_SWEEP_SECONDS", 0.0)
+    replayer.run_once()
+    assert not fresh.exists()
+
+
 def test_a_failed_hit_batch_in_redis_expires_after_a_week_too():
     from mailbeacon.jobs.handoff import RedisBatchWriter
     from mailbeacon.jobs.queues import FAILED_HIT_BATCH_SECONDS

@@ -376,6 +376,9 @@ class AsyncRedisBatchWriter:
             raise
 
 
+SET_ASIDE_SWEEP_SECONDS = 3600.0
+
+
 class SpoolReplayer:
     """Moves spooled batches on (to Redis, or in embedded mode into the job function) in a background thread."""
 
@@ -393,6 +396,7 @@ class SpoolReplayer:
         self._pid = 0
         self._name = name
         self.last_error: str | None = None
+        self._swept_at: float | None = None
 
     def start(self) -> None:
         if self._thread is None or self._pid != _process_id() or not self._thread.is_alive():
@@ -414,6 +418,7 @@ class SpoolReplayer:
             self._thread.join(timeout=5)
 
     def run_once(self) -> int:
+        self._expire_set_aside()
         try:
             done = self.spool.replay(self.handler, max_attempts=self.max_attempts)
             self.last_error = None
@@ -424,6 +429,20 @@ class SpoolReplayer:
             log.warning("replaying spooled hits failed (%s); will retry", exc.__class__.__name__)
             self._delay = min(self.max_backoff, self._delay * 2)
             return 0
+
+    def _expire_set_aside(self) -> None:
+        """Batches set aside here hold full client addresses. The spool is on this host's disk, where the retention
+        purge (run by whichever worker the scheduler picks) may never look, so the process that spools sweeps it."""
+        now = time.monotonic()
+        if self._swept_at is not None and now - self._swept_at < SET_ASIDE_SWEEP_SECONDS:
+            return
+        self._swept_at = now
+        from .queues import FAILED_HIT_BATCH_SECONDS
+
+        try:
+            self.spool.expire_set_aside(FAILED_HIT_BATCH_SECONDS)
+        except OSError:
+            log.warning("could not sweep the spool's expired batches", exc_info=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
