@@ -41,7 +41,8 @@ class EventReader:
         assert self.response.status == 200, self.response.read()
         assert self.response.getheader("Content-Type").startswith("text/event-stream")
         self.events: list[dict] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reading = threading.Thread(target=self._read, daemon=True)
+        self.reading.start()
 
     def _read(self):
         current: dict = {}

@@ -105,3 +105,40 @@ def test_a_stream_opened_without_a_last_id_starts_from_now_and_one_with_0_gets_e
     assert _notification_ids(from_zero) == [*old, new]
     fresh.close()
     from_zero.close()
+
+
+def test_the_stream_outlives_the_database_going_away_but_not_a_query_it_refuses(served, session, monkeypatch):
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from mailbeacon.web import stream as stream_module
+
+    rt, server = served
+    user_id, message, reader = _listening(rt, server, session, "flaky@example.com")
+    real_read = stream_module._stored_after
+    failures: list[Exception] = [OperationalError("SELECT", {}, Exception("server closed the connection"))]
+
+    def reading(*args):
+        if failures:
+            raise failures.pop()
+        return real_read(*args)
+
+    monkeypatch.setattr(stream_module, "_stored_after", reading)
+
+    def notify() -> int:
+        [note] = _store_notifications(rt, user_id, message, 1)
+        _publish(rt, user_id, {"id": note, "event": "open", "message_id": message.public_id})
+        return note
+
+    first = notify()  # its read fails: the database is away
+    time.sleep(0.5)
+    assert _notification_ids(reader) == []
+    second = notify()  # the next event reads again, from where the stream was
+    wait_until(lambda: len(_notification_ids(reader)) >= 2, timeout=10)
+    assert _notification_ids(reader) == [first, second]
+
+    failures.append(ProgrammingError("SELECT", {}, Exception("column does not exist")))
+    notify()
+    wait_until(lambda: not reader.reading.is_alive(), timeout=10,
+               describe=lambda: "the stream kept going after a query the database refused")
+    assert _notification_ids(reader) == [first, second]
+    reader.close()

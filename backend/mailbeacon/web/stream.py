@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..notify.publish import CHANNEL_PREFIX
+from ..storage.db import unavailable
 from ..storage.models import Notification
 from .api_notifications import render_notification
 from .apiauth import require_user, user_session
@@ -170,6 +171,8 @@ def stream():
                     if len(page) < CATCH_UP_PAGE:
                         return
             except SQLAlchemyError as exc:
+                if not unavailable(exc):
+                    raise  # a query of ours the database refused: a bug to see, not to retry every heartbeat
                 # The database is away: keep the stream open and read again at the next event or heartbeat.
                 log.warning("stream could not read notifications (%s)", exc.__class__.__name__)
                 overflowed.set()
