@@ -41,8 +41,7 @@ class EventReader:
         assert self.response.status == 200, self.response.read()
         assert self.response.getheader("Content-Type").startswith("text/event-stream")
         self.events: list[dict] = []
-        self.reading = threading.Thread(target=self._read, daemon=True)
-        self.reading.start()
+        threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
         current: dict = {}
