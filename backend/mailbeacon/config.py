@@ -241,7 +241,7 @@ class Config:
             raise ConfigError("MAILBEACON_PUBLIC_URL must start with http:// or https://")
         from .crypto import derive_key  # local import: crypto imports nothing from here
 
-        networks_dir = env.get("MAILBEACON_NETWORKS_DIR", "").strip() or None
+        networks_dir = cls.networks_dir_from_env(env)
         return cls(
             database_url=database_url,
             redis_url=env.get("MAILBEACON_REDIS_URL", "").strip() or None,
